@@ -1,1 +1,9 @@
-export {};
+export * from './errors.js';
+export * from './frames.js';
+export * from './profile.js';
+export * from './extensions.js';
+export * from './tcp-options.js';
+export * from './interfaces.js';
+export * from './options-check.js';
+export * from './session.js';
+export * from './tls-glue.js';

@@ -74,6 +74,12 @@ export interface TcpRepr {
   urgent: number;
   options: TcpOption[];
   payload: Uint8Array;
+  /**
+   * The 4 bits between the data offset and CWR (RFC 9293 "Rsrvd"; the lowest is the former NS bit,
+   * AccECN's AE). Parse sets it only when non-zero, so a normal segment's repr has no such key;
+   * emit writes 0 when absent. Kept so that a segment re-emits byte-exact and middlebox probes see it.
+   */
+  reserved?: number;
 }
 
 export interface Ipv4Repr {
@@ -122,7 +128,11 @@ export type WireErrorCode =
   | 'bad-option'
   | 'bad-extension-header'
   | 'bad-address'
-  | 'too-large';
+  | 'too-large'
+  /** An IP packet whose upper-layer protocol is not TCP (6), given to a TCP-only parser. */
+  | 'not-tcp'
+  /** A repr field out of range on emit (e.g. ttl 300, mss 70000, port -1). */
+  | 'bad-field';
 
 /** Every codec error: a code a caller can switch on, and a message a person can read. */
 export class WireError extends Error {

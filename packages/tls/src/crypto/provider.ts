@@ -72,6 +72,21 @@ export interface CryptoProvider {
   /** Signs `data` (the provider hashes it as the scheme says). `random` for ECDSA/PSS salts. */
   sign(scheme: SignatureScheme, key: PrivateKey, data: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
   verify(scheme: SignatureScheme, key: PublicKey, data: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Verifies an X.509 signature (certificates are signed with combinations TLS 1.3 schemes do not
+   * name, e.g. a P-384 CA key with SHA-256, or RSA-PSS with an explicit salt). Optional so other
+   * providers stay valid; verifyChain falls back to `verify` with the matching scheme without it.
+   */
+  verifyCertificateSignature?(alg: CertSignatureAlgorithm, key: PublicKey, data: Uint8Array, signature: Uint8Array): boolean;
+}
+
+/** An X.509 signature algorithm (RFC 4055 3.1, RFC 5758 3.2, RFC 8410 6). */
+export interface CertSignatureAlgorithm {
+  readonly kind: 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa' | 'ed25519';
+  /** null only for ed25519 (which hashes internally). */
+  readonly hash: 'sha256' | 'sha384' | 'sha512' | null;
+  /** RSA-PSS salt length in bytes (RFC 4055 3.1; MGF1 uses the same hash). */
+  readonly saltLength?: number;
 }
 
 export class CryptoError extends Error {

@@ -1,0 +1,4 @@
+export * from './options.js';
+export * from './plan.js';
+export * from './delay-queue.js';
+export * from './lab.js';

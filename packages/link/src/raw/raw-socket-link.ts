@@ -1,0 +1,364 @@
+/**
+ * RawSocketLink: whole IP packets on and off the wire through raw IP sockets (the `raw-socket`
+ * addon), for an address the kernel of this namespace owns.
+ *
+ * IPv4: one IPPROTO_TCP raw socket with IP_HDRINCL. It receives every TCP packet of the namespace
+ * with its IPv4 header; we keep those for our address. It sends our own header (TTL, ECN, DSCP and
+ * ID are ours; the kernel fills the header checksum and, when zero, the ID).
+ *
+ * IPv6: a raw IPv6 socket never shows the IPv6 header on receive, and raw-socket cannot bind() it,
+ * so a received packet's destination (and traffic class, hop limit, flow label) would be unknown.
+ * We therefore send through an AF_INET6 IPPROTO_RAW socket (Linux implies IPV6_HDRINCL for it, so
+ * the whole header is ours) and receive with a libpcap capture (`cap`) on the interface that owns
+ * the address, filtered to TCP for our address: whole IPv6 packets, nothing lost.
+ *
+ * The kernel's RSTs for our address are dropped by an nftables table of ours (see real/rst-guard.ts);
+ * our own packets carry SO_MARK so they pass.
+ */
+import type { PacketIo } from '@tcpls/tcp';
+import { isIPv4, isIPv6 } from 'node:net';
+import { bytesEqualAt, bytesToIp, ipToBytes } from '../real/addr.js';
+import { RealLinkError, RealLinkErrorCode } from '../real/errors.js';
+import {
+  type CapHandle,
+  type RawSocket,
+  type RawSocketWrap,
+  SockOpt,
+  isPermissionError,
+  isTryAgain,
+  keepFailedCapture,
+  loadCap,
+  loadRawSocket,
+} from '../real/native.js';
+import { findInterfaceForAddress, readMtu } from '../real/netinfo.js';
+import { RstGuard } from '../real/rst-guard.js';
+import { RealLinkCounters, type RealLinkStats, type RealLinkTap, wallClockMs } from '../real/stats.js';
+
+/** The SO_MARK our packets carry unless the caller picks another one. */
+export const DEFAULT_RAW_LINK_MARK = 0x7c15;
+
+/** Packets drained per readable event before yielding to the event loop (fairness bound). */
+const MAX_DRAIN = 512;
+const RECV_BUFFER_BYTES = 65536;
+const IPPROTO_TCP = 6;
+const IPPROTO_RAW = 255;
+
+export interface RawSocketLinkOptions {
+  /** An address configured on an interface of this namespace. */
+  localAddress: string;
+  /** SO_MARK for our packets; the RST guard lets marked RSTs through. Default DEFAULT_RAW_LINK_MARK. */
+  mark?: number;
+  /** Local ports the stack uses: reserved from the kernel, and the only ones the RST guard covers. */
+  ports?: number[];
+  /** SO_RCVBUFFORCE (IPv4 socket). */
+  rcvBufBytes?: number;
+  /** SO_SNDBUFFORCE. */
+  sndBufBytes?: number;
+  /** Install the nftables RST guard and reserve ports (default true). */
+  suppressRst?: boolean;
+  /** Observer for a pcap-file writer. */
+  tap?: RealLinkTap;
+}
+
+function permissionError(e: unknown): RealLinkError {
+  return new RealLinkError(
+    RealLinkErrorCode.permission,
+    `RawSocketLink needs root or CAP_NET_RAW: ${(e as Error).message ?? String(e)}`,
+  );
+}
+
+export class RawSocketLink implements PacketIo {
+  readonly name: string;
+  readonly mtu: number;
+  readonly family: 4 | 6;
+  /** The interface that owns the address. */
+  readonly device: string;
+  /** The tap may be set or cleared at any time. */
+  tap: RealLinkTap | undefined;
+
+  private handler: ((packet: Uint8Array) => void) | undefined;
+  private closed = false;
+  private readonly counters = new RealLinkCounters();
+  private readonly localBytes: Uint8Array;
+  // Strong references to the native objects for as long as the link lives (a collected raw-socket
+  // stops delivering, a collected Cap corrupts the heap).
+  private sock: RawSocket | null;
+  private wrap: RawSocketWrap | null;
+  private recvBuf: Buffer;
+  private cap: CapHandle | null;
+  private capBuf: Buffer | null;
+  private capLinkType: string;
+  private guard: RstGuard | null;
+
+  private constructor(init: {
+    opts: RawSocketLinkOptions;
+    family: 4 | 6;
+    device: string;
+    mtu: number;
+    sock: RawSocket;
+    cap: CapHandle | null;
+    capBuf: Buffer | null;
+    capLinkType: string;
+    guard: RstGuard | null;
+  }) {
+    this.name = `raw:${init.opts.localAddress}`;
+    this.mtu = init.mtu;
+    this.family = init.family;
+    this.device = init.device;
+    this.tap = init.opts.tap;
+    this.localBytes = ipToBytes(init.opts.localAddress)!;
+    this.sock = init.sock;
+    this.wrap = init.sock.wrap;
+    this.recvBuf = Buffer.alloc(RECV_BUFFER_BYTES);
+    this.cap = init.cap;
+    this.capBuf = init.capBuf;
+    this.capLinkType = init.capLinkType;
+    this.guard = init.guard;
+  }
+
+  /** Opens the link; throws RealLinkError (permission, nft-missing, address-not-local, bad-option). */
+  static async open(opts: RawSocketLinkOptions): Promise<RawSocketLink> {
+    const addr = opts.localAddress;
+    if (!isIPv4(addr) && !isIPv6(addr)) throw new RealLinkError(RealLinkErrorCode.badOption, `not an IP address: ${addr}`);
+    const family: 4 | 6 = isIPv4(addr) ? 4 : 6;
+    const mark = opts.mark ?? DEFAULT_RAW_LINK_MARK;
+    const where = findInterfaceForAddress(addr);
+    if (where === null) {
+      throw new RealLinkError(
+        RealLinkErrorCode.addressNotLocal,
+        `RawSocketLink: ${addr} is not configured on any interface in this network namespace`,
+      );
+    }
+    const mtu = readMtu(where.ifname);
+    const raw = await loadRawSocket();
+
+    let sock: RawSocket;
+    try {
+      sock = raw.createSocket({
+        protocol: family === 4 ? IPPROTO_TCP : IPPROTO_RAW,
+        addressFamily: family === 4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
+        bufferSize: RECV_BUFFER_BYTES,
+      });
+    } catch (e) {
+      throw isPermissionError(e) ? permissionError(e) : e;
+    }
+    let cap: CapHandle | null = null;
+    let capBuf: Buffer | null = null;
+    let capLinkType = '';
+    let guard: RstGuard | null = null;
+    try {
+      const w = sock.wrap;
+      if (family === 4) w.setOption(SockOpt.IPPROTO_IP, SockOpt.IP_HDRINCL, 1);
+      w.setOption(SockOpt.SOL_SOCKET, SockOpt.SO_MARK, mark >>> 0);
+      if (opts.rcvBufBytes !== undefined) w.setOption(SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUFFORCE, opts.rcvBufBytes);
+      if (opts.sndBufBytes !== undefined) w.setOption(SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUFFORCE, opts.sndBufBytes);
+      if (family === 6) {
+        // Receive side for IPv6: a capture on the owning interface (see the file comment).
+        const capMod = await loadCap();
+        cap = new capMod.Cap();
+        capBuf = Buffer.alloc(RECV_BUFFER_BYTES);
+        try {
+          capLinkType = cap.open(where.ifname, `ip6 dst ${addr} and tcp`, 4 * 1024 * 1024, capBuf);
+        } catch (e) {
+          keepFailedCapture(cap, capBuf);
+          cap = null;
+          throw isPermissionError(e) ? permissionError(e) : e;
+        }
+      }
+      if (opts.suppressRst !== false) guard = RstGuard.install({ address: addr, mark, ports: opts.ports });
+    } catch (e) {
+      sock.close();
+      cap?.close();
+      throw e;
+    }
+    const link = new RawSocketLink({ opts, family, device: where.ifname, mtu, sock, cap, capBuf, capLinkType, guard });
+    link.start();
+    return link;
+  }
+
+  private start(): void {
+    const sock = this.sock!;
+    // raw-socket's Socket re-emits native errors and then closes; a listener keeps an error from
+    // being thrown as an unhandled 'error' event.
+    (sock as unknown as { on(ev: string, fn: (e: Error) => void): void }).on('error', () => this.counters.drop('socketError'));
+    if (this.family === 4) {
+      const wrap = this.wrap!;
+      // Replace the stock one-packet-per-event reader by a drain loop (recv until EAGAIN).
+      wrap.removeAllListeners('recvReady');
+      wrap.on('recvReady', () => this.drainV4());
+    } else {
+      // IPPROTO_RAW sockets receive nothing; stop polling for readability.
+      this.wrap!.removeAllListeners('recvReady');
+      this.wrap!.pause(true, true);
+      this.cap!.on('packet', (nbytes, truncated) => this.onCapture(nbytes, truncated));
+    }
+  }
+
+  private drainV4(): void {
+    const wrap = this.wrap;
+    if (wrap === null) return;
+    for (let i = 0; i < MAX_DRAIN && !this.closed; i++) {
+      let got = -1;
+      try {
+        wrap.recv(this.recvBuf, (_b, bytes) => {
+          got = bytes;
+        });
+      } catch (e) {
+        if (!isTryAgain(e)) this.counters.drop('recvError');
+        return;
+      }
+      if (got >= 0) this.receiveV4(this.recvBuf, got);
+    }
+    // More may be waiting: libuv reports the socket readable again on the next turn.
+  }
+
+  private receiveV4(buf: Buffer, n: number): void {
+    if (n < 20 || buf[0] >> 4 !== 4) {
+      this.counters.drop('malformed');
+      return;
+    }
+    if (!bytesEqualAt(this.localBytes, buf, 16)) {
+      this.counters.filtered++;
+      return;
+    }
+    const totalLength = (buf[2] << 8) | buf[3];
+    if (totalLength < 20 || totalLength > n) {
+      this.counters.drop(totalLength > n ? 'truncated' : 'malformed');
+      return;
+    }
+    this.deliver(buf, 0, totalLength);
+  }
+
+  private onCapture(nbytes: number, truncated: boolean): void {
+    const buf = this.capBuf;
+    if (buf === null || this.closed) return;
+    if (truncated) {
+      this.counters.drop('truncated');
+      return;
+    }
+    let off: number;
+    switch (this.capLinkType) {
+      case 'ETHERNET':
+        if (nbytes < 14 || ((buf[12] << 8) | buf[13]) !== 0x86dd) {
+          this.counters.filtered++;
+          return;
+        }
+        off = 14;
+        break;
+      case 'LINKTYPE_LINUX_SLL':
+        off = 16;
+        break;
+      case 'NULL':
+        off = 4;
+        break;
+      default:
+        off = 0;
+    }
+    if (nbytes - off < 40 || buf[off] >> 4 !== 6) {
+      this.counters.drop('malformed');
+      return;
+    }
+    if (!bytesEqualAt(this.localBytes, buf, off + 24)) {
+      this.counters.filtered++;
+      return;
+    }
+    // Ethernet may pad short frames: the IPv6 payload length says where the packet ends.
+    const total = 40 + ((buf[off + 4] << 8) | buf[off + 5]);
+    if (total > nbytes - off) {
+      this.counters.drop('truncated');
+      return;
+    }
+    this.deliver(buf, off, total);
+  }
+
+  private deliver(buf: Uint8Array, off: number, len: number): void {
+    // Copy out of the reused native buffer: the handler owns what it gets.
+    const packet = buf.slice(off, off + len);
+    this.counters.packetsIn++;
+    this.counters.bytesIn += len;
+    this.tap?.('in', packet, wallClockMs());
+    const h = this.handler;
+    if (h === undefined) {
+      this.counters.drop('noHandler');
+      return;
+    }
+    h(packet);
+  }
+
+  send(packet: Uint8Array): boolean {
+    const wrap = this.wrap;
+    if (this.closed || wrap === null) {
+      this.counters.drop('closed');
+      return false;
+    }
+    const hdr = this.family === 4 ? 20 : 40;
+    if (packet.length < hdr || packet[0] >> 4 !== this.family) {
+      this.counters.drop(packet.length >= 1 && packet[0] >> 4 !== this.family ? 'wrongFamily' : 'malformed');
+      return false;
+    }
+    if (packet.length > this.mtu) {
+      this.counters.drop('tooBig');
+      return false;
+    }
+    const dst = this.family === 4 ? bytesToIp(packet, 16, 4) : bytesToIp(packet, 24, 16);
+    // sendto() copies into the kernel before returning, so a view of the caller's bytes is enough.
+    const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
+    try {
+      wrap.send(view, 0, packet.length, dst, () => {});
+    } catch (e) {
+      this.counters.drop(isTryAgain(e) ? 'sendBufferFull' : 'sendError');
+      return false;
+    }
+    this.counters.packetsOut++;
+    this.counters.bytesOut += packet.length;
+    this.tap?.('out', packet, wallClockMs());
+    return true;
+  }
+
+  /** Sends several packets in one go; returns how many were accepted. */
+  sendBatch(packets: readonly Uint8Array[]): number {
+    let ok = 0;
+    for (const p of packets) if (this.send(p)) ok++;
+    return ok;
+  }
+
+  onPacket(handler: (packet: Uint8Array) => void): void {
+    this.handler = handler;
+  }
+
+  stats(): RealLinkStats {
+    return this.counters.snapshot();
+  }
+
+  /** The nftables table guarding our RSTs, or null when suppression is off or the link is closed. */
+  get rstTable(): { family: 'ip' | 'ip6'; name: string } | null {
+    return this.guard === null ? null : { family: this.guard.family, name: this.guard.table };
+  }
+
+  /** Ports this link added to net.ipv4.ip_local_reserved_ports. */
+  get reservedPorts(): readonly number[] {
+    return this.guard?.reservedPorts ?? [];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = undefined;
+    try {
+      this.wrap?.removeAllListeners('recvReady');
+      this.sock?.close();
+    } catch {
+      // already closed
+    }
+    if (this.cap !== null) {
+      this.cap.removeAllListeners('packet');
+      this.cap.close();
+    }
+    this.guard?.remove();
+    this.guard = null;
+    this.sock = null;
+    this.wrap = null;
+    this.cap = null;
+    this.capBuf = null;
+  }
+}

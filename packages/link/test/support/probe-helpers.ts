@@ -1,0 +1,54 @@
+/** Shared steps of the SYN/SYN-ACK namespace tests for both real links. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type NsPair, jsonLines, runTsIn, waitForOutput } from './netns.js';
+
+export const SYN_PROBE = join(__dirname, 'syn-probe.ts');
+
+/** Starts a kernel TCP listener (node's net module) in the server namespace. */
+export async function startListener(ns: NsPair, address: string, port: number): Promise<void> {
+  const script = `require('net').createServer(()=>{}).listen(${port}, '${address}', () => console.log('listening'))`;
+  const c = ns.spawnIn(ns.server, process.execPath, ['-e', script]);
+  await waitForOutput(c, /listening/, 5000);
+}
+
+export interface ProbeRun {
+  events: Record<string, unknown>[];
+  stderr: string;
+  /** tcpdump's text rendering of every TCP packet seen on the client's veth. */
+  capture: string[];
+}
+
+/** Runs syn-probe.ts in the client namespace while tcpdump records TCP on the client's veth. */
+export async function runProbe(ns: NsPair, args: Record<string, unknown>): Promise<ProbeRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'hr-cap-'));
+  const file = join(dir, 'c.pcap');
+  try {
+    const dump = ns.spawnIn(ns.client, 'tcpdump', ['--immediate-mode', '-Z', 'root', '-i', ns.clientIf, '-n', '-U', '-w', file, 'tcp']);
+    await waitForOutput(dump, /listening on/, 5000);
+    const r = await runTsIn(ns.client, SYN_PROBE, [JSON.stringify(args)]);
+    await new Promise((res) => setTimeout(res, 100));
+    const exited = new Promise((res) => dump.once('exit', res));
+    if (dump.pid !== undefined) process.kill(dump.pid, 'SIGINT');
+    await exited;
+    if (process.env.HR_DEBUG) console.log(r.stdout, r.stderr);
+    const text = execFileSync('tcpdump', ['-r', file, '-n'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (process.env.HR_DEBUG) console.log(text);
+    return { events: jsonLines(r.stdout), stderr: r.stderr, capture: text.split('\n').filter((l) => l.length > 0) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function event(run: ProbeRun, name: string): Record<string, unknown> {
+  const e = run.events.find((x) => x.event === name);
+  if (e === undefined) throw new Error(`probe printed no '${name}' event; events: ${JSON.stringify(run.events)}; stderr: ${run.stderr.slice(-1500)}`);
+  return e;
+}
+
+/** tcpdump lines for packets from `addr.port` with the RST flag. */
+export function rstLinesFrom(run: ProbeRun, addr: string, port: number): string[] {
+  return run.capture.filter((l) => l.includes(` ${addr}.${port} >`) && /Flags \[R/.test(l));
+}

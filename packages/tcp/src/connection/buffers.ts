@@ -1,0 +1,164 @@
+/**
+ * Bounded byte rings for the send and receive sides. Nothing here grows: the capacity is fixed
+ * at construction (the socket buffer size), so a peer can never make us allocate more.
+ */
+
+/**
+ * Send buffer: bytes from the oldest unacknowledged byte onward (unacked + unsent).
+ * `view` returns a subarray of the ring when the range is contiguous (no copy) and a fresh copy
+ * when it wraps. A view stays valid until the bytes it covers are acknowledged and the space is
+ * reused by a later `append`, i.e. at least until the next `handleSegment` or `write` call.
+ */
+export class SendRing {
+  private readonly buf: Uint8Array;
+  private start = 0;
+  private len = 0;
+
+  constructor(readonly capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+  get length(): number {
+    return this.len;
+  }
+  get free(): number {
+    return this.capacity - this.len;
+  }
+  /** Copies as much of `data` as fits; returns the count. */
+  append(data: Uint8Array): number {
+    const n = Math.min(data.length, this.capacity - this.len);
+    if (n === 0) return 0;
+    const cap = this.capacity;
+    const pos = (this.start + this.len) % cap;
+    const first = Math.min(n, cap - pos);
+    this.buf.set(data.subarray(0, first), pos);
+    if (first < n) this.buf.set(data.subarray(first, n), 0);
+    this.len += n;
+    return n;
+  }
+  /** Bytes [offset, offset + n) counted from the oldest byte. */
+  view(offset: number, n: number): Uint8Array {
+    if (offset < 0 || n < 0 || offset + n > this.len) throw new RangeError('SendRing.view out of range');
+    const cap = this.capacity;
+    const pos = (this.start + offset) % cap;
+    if (pos + n <= cap) return this.buf.subarray(pos, pos + n);
+    const out = new Uint8Array(n);
+    const first = cap - pos;
+    out.set(this.buf.subarray(pos, cap), 0);
+    out.set(this.buf.subarray(0, n - first), first);
+    return out;
+  }
+  /** Drops the `n` oldest bytes (acknowledged). */
+  consume(n: number): void {
+    const k = Math.min(n, this.len);
+    this.start = (this.start + k) % this.capacity;
+    this.len -= k;
+    if (this.len === 0) this.start = 0;
+  }
+}
+
+/**
+ * Receive buffer with in-place reassembly: in-order bytes not yet read by the application sit at
+ * the front; out-of-order bytes are written directly at their place after them and tracked by a
+ * bounded list of intervals (offsets relative to RCV.NXT). Capacity = readable + window, so the
+ * advertised window never exceeds the free space.
+ */
+export class RecvRing {
+  private readonly buf: Uint8Array;
+  private start = 0;
+  private readableLen = 0;
+  /** Out-of-order intervals [from, to) as offsets from RCV.NXT, sorted, disjoint, non-adjacent. */
+  private ooo: Array<[number, number]> = [];
+  /** Offset of the most recently received out-of-order block (RFC 2018: report it first). */
+  lastOooFrom = -1;
+
+  constructor(
+    readonly capacity: number,
+    readonly maxIntervals: number,
+  ) {
+    this.buf = new Uint8Array(capacity);
+  }
+  get readable(): number {
+    return this.readableLen;
+  }
+  /** Free space after the readable bytes (the receive window before SWS rounding). */
+  get free(): number {
+    return this.capacity - this.readableLen;
+  }
+  get oooIntervals(): ReadonlyArray<readonly [number, number]> {
+    return this.ooo;
+  }
+  get oooBytes(): number {
+    let s = 0;
+    for (const [a, b] of this.ooo) s += b - a;
+    return s;
+  }
+
+  private writeAt(offset: number, data: Uint8Array): void {
+    const cap = this.capacity;
+    const pos = (this.start + this.readableLen + offset) % cap;
+    const n = data.length;
+    const first = Math.min(n, cap - pos);
+    this.buf.set(first === n ? data : data.subarray(0, first), pos);
+    if (first < n) this.buf.set(data.subarray(first), 0);
+  }
+
+  /**
+   * Stores `data` whose first byte is `offset` bytes after RCV.NXT (offset >= 0; the caller has
+   * trimmed to the window). Returns how many bytes became in order (RCV.NXT advance), or -1 if
+   * the segment was dropped because the interval list is full.
+   */
+  insert(offset: number, data: Uint8Array): number {
+    const n = data.length;
+    if (n === 0) return 0;
+    if (offset + n > this.free) throw new RangeError('RecvRing.insert beyond window');
+    if (offset > 0) {
+      // Merge [offset, offset+n) into the interval list.
+      const from = offset;
+      const to = offset + n;
+      let i = 0;
+      while (i < this.ooo.length && this.ooo[i][1] < from) i++;
+      let j = i;
+      while (j < this.ooo.length && this.ooo[j][0] <= to) j++;
+      if (i === j && this.ooo.length >= this.maxIntervals) return -1;
+      this.writeAt(offset, data);
+      const nf = i < j ? Math.min(from, this.ooo[i][0]) : from;
+      const nt = i < j ? Math.max(to, this.ooo[j - 1][1]) : to;
+      this.ooo.splice(i, j - i, [nf, nt]);
+      this.lastOooFrom = nf;
+      return 0;
+    }
+    this.writeAt(0, data);
+    let adv = n;
+    // Absorb out-of-order intervals now reached.
+    while (this.ooo.length > 0 && this.ooo[0][0] <= adv) {
+      adv = Math.max(adv, this.ooo[0][1]);
+      this.ooo.shift();
+    }
+    this.readableLen += adv;
+    for (const iv of this.ooo) {
+      iv[0] -= adv;
+      iv[1] -= adv;
+    }
+    if (this.lastOooFrom >= 0) this.lastOooFrom = this.lastOooFrom >= adv ? this.lastOooFrom - adv : -1;
+    return adv;
+  }
+
+  /** Copies out up to `max` in-order bytes. */
+  read(max: number): Uint8Array {
+    const n = Math.min(max, this.readableLen);
+    const out = new Uint8Array(n);
+    const cap = this.capacity;
+    const first = Math.min(n, cap - this.start);
+    out.set(this.buf.subarray(this.start, this.start + first), 0);
+    if (first < n) out.set(this.buf.subarray(0, n - first), first);
+    this.start = (this.start + n) % cap;
+    this.readableLen -= n;
+    return out;
+  }
+
+  /** Forget out-of-order data (used when the connection closes). */
+  clearOoo(): void {
+    this.ooo = [];
+    this.lastOooFrom = -1;
+  }
+}

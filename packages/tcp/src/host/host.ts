@@ -1,0 +1,546 @@
+/**
+ * The Host: owns one link (PacketIo) and one clock, demultiplexes incoming segments by 4-tuple to
+ * connections, answers for listeners (with a bounded SYN queue and SYN cookies when it is full),
+ * allocates ephemeral ports, keeps one timer armed for the earliest connection deadline, and
+ * flushes every connection's output after each input.
+ *
+ * The Host is a driver, not an engine: it is the one place where the sans-IO TcpConnection meets a
+ * link and a clock. Everything it does is synchronous, so on the simulator (a virtual clock whose
+ * run() delivers packets and fires timers) a whole transfer is reproducible from the seed.
+ */
+import type { Clock, PacketIo, TimerHandle } from '../io.js';
+import {
+  buildTcpPacket,
+  parseTcpPacket,
+  ipVersionOf,
+  TcpFlag,
+  WireError,
+  type TcpRepr,
+  type IpRepr,
+} from '../wire/index.js';
+import { TcpConnection } from '../connection/connection.js';
+import { isnRfc6528 } from '../connection/isn.js';
+import type { Endpoint, TcpConfig, TcpEvent, TraceRecord } from '../connection/types.js';
+import { SynCookieJar } from './syn-cookies.js';
+
+export interface HostOptions {
+  /** The link. */
+  io: PacketIo;
+  clock: Clock;
+  /** Addresses this host answers for (IPv4 and/or IPv6), e.g. the link's own address. */
+  addresses: string[];
+  /** Key of the RFC 6528 ISN function and of SYN cookies; random when absent. */
+  secret?: Uint8Array;
+  /** Randomness for ports and timestamp offsets [node:crypto's getRandomValues]. */
+  random?: (n: number) => Uint8Array;
+  /** Defaults for every connection of this host. */
+  tcp?: Partial<TcpConfig>;
+  /** Ephemeral port range, inclusive [49152, 65535]. */
+  ephemeralPorts?: [number, number];
+  /** Verify TCP checksums of incoming segments [true]. */
+  verifyChecksums?: boolean;
+  /** Trace sink for every connection (JSON-able records, tagged with the connection's 4-tuple). */
+  trace?: (rec: TraceRecord & { conn: string }) => void;
+  /** IP TTL / hop limit of outgoing packets [64]. */
+  ttl?: number;
+}
+
+export interface ListenOptions {
+  /** Local address to accept on [any of the host's addresses]. */
+  address?: string;
+  /** Bound on connections in SYN-RECEIVED; when full, SYN cookies answer [128]. */
+  backlog?: number;
+  /** Per-connection configuration for accepted connections. */
+  tcp?: Partial<TcpConfig>;
+}
+
+export interface ConnectOptions {
+  remote: Endpoint;
+  /** Local address [the host's first address of the remote's family] and port [ephemeral]. */
+  local?: Partial<Endpoint>;
+  tcp?: Partial<TcpConfig>;
+}
+
+/** Counters of what the host dropped or answered, by reason. */
+export interface HostStats {
+  packetsIn: number;
+  packetsOut: number;
+  malformed: Record<string, number>;
+  notForUs: number;
+  noConnection: number;
+  rstSent: number;
+  synQueueFull: number;
+  synCookiesSent: number;
+  synCookiesAccepted: number;
+  synCookiesRejected: number;
+  connectionsOpened: number;
+  connectionsClosed: number;
+  sendFailures: number;
+}
+
+/**
+ * One connection as the host manages it: the engine plus a listener for its events. `onEvent` is
+ * called synchronously, after the host has flushed the connection's output.
+ */
+export class HostConnection {
+  onEvent: ((ev: TcpEvent, c: HostConnection) => void) | null = null;
+  /** Set once the connection reached CLOSED and left the host's table. */
+  released = false;
+  constructor(
+    readonly host: Host,
+    readonly conn: TcpConnection,
+    readonly key: string,
+  ) {}
+  get local(): Endpoint {
+    return this.conn.local;
+  }
+  get remote(): Endpoint {
+    return this.conn.remote;
+  }
+  get state() {
+    return this.conn.state;
+  }
+  /** Queues data and sends what the windows allow; returns the bytes accepted. */
+  write(data: Uint8Array): number {
+    const n = this.conn.write(data);
+    this.host.service(this);
+    return n;
+  }
+  read(maxBytes?: number): Uint8Array | null {
+    const d = this.conn.read(maxBytes);
+    // Reading opens the receive window: let the engine send a window update if it wants to.
+    if (d) this.host.service(this);
+    return d;
+  }
+  shutdown(): void {
+    this.conn.shutdown();
+    this.host.service(this);
+  }
+  abort(): void {
+    this.conn.abort();
+    this.host.service(this);
+  }
+}
+
+export class Listener {
+  synReceived = 0;
+  constructor(
+    readonly port: number,
+    readonly address: string | null,
+    readonly backlog: number,
+    readonly tcp: Partial<TcpConfig> | undefined,
+    readonly onConnection: (c: HostConnection) => void,
+  ) {}
+}
+
+interface TimerEntry {
+  at: number;
+  c: HostConnection;
+}
+
+function tupleKey(localAddr: string, localPort: number, remoteAddr: string, remotePort: number): string {
+  return `${localAddr}|${localPort}|${remoteAddr}|${remotePort}`;
+}
+
+function defaultRandom(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+export class Host {
+  readonly io: PacketIo;
+  readonly clock: Clock;
+  readonly addresses: string[];
+  readonly stats: HostStats = {
+    packetsIn: 0,
+    packetsOut: 0,
+    malformed: {},
+    notForUs: 0,
+    noConnection: 0,
+    rstSent: 0,
+    synQueueFull: 0,
+    synCookiesSent: 0,
+    synCookiesAccepted: 0,
+    synCookiesRejected: 0,
+    connectionsOpened: 0,
+    connectionsClosed: 0,
+    sendFailures: 0,
+  };
+  private readonly connections = new Map<string, HostConnection>();
+  private readonly listeners = new Map<string, Listener>(); // key: `${address|*}|${port}`
+  /** Listener that accepted each connection still in SYN-RECEIVED (for the SYN-queue count). */
+  private readonly pendingAccept = new Map<HostConnection, Listener>();
+  private readonly secret: Uint8Array;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly tcpDefaults: Partial<TcpConfig>;
+  private readonly ephemeral: [number, number];
+  private readonly verifyChecksums: boolean;
+  private readonly ttl: number;
+  private readonly traceSink: HostOptions['trace'];
+  private readonly cookies: SynCookieJar;
+  // One clock timer for the earliest deadline; a lazy min-heap of (deadline, connection).
+  private heap: TimerEntry[] = [];
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(opts: HostOptions) {
+    if (opts.addresses.length === 0) throw new Error('Host needs at least one local address');
+    this.io = opts.io;
+    this.clock = opts.clock;
+    this.addresses = [...opts.addresses];
+    this.random = opts.random ?? defaultRandom;
+    this.secret = opts.secret ?? this.random(32);
+    this.tcpDefaults = opts.tcp ?? {};
+    this.ephemeral = opts.ephemeralPorts ?? [49152, 65535];
+    this.verifyChecksums = opts.verifyChecksums ?? true;
+    this.ttl = opts.ttl ?? 64;
+    this.traceSink = opts.trace;
+    this.cookies = new SynCookieJar(this.secret);
+    this.io.onPacket((p) => this.receive(p));
+  }
+
+  /** MSS for a connection over this link (MTU less the IP and TCP headers). */
+  mssFor(address: string): number {
+    return this.io.mtu - (ipVersionOf(address) === 4 ? 20 : 40) - 20;
+  }
+
+  private configFor(address: string, extra?: Partial<TcpConfig>): Partial<TcpConfig> {
+    return { mss: this.mssFor(address), ...this.tcpDefaults, ...extra };
+  }
+
+  private traceFor(key: string): ((rec: TraceRecord) => void) | undefined {
+    const sink = this.traceSink;
+    if (!sink) return undefined;
+    return (rec) => sink({ ...rec, conn: key });
+  }
+
+  private tsOffset(): number {
+    const b = this.random(4);
+    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  }
+
+  /** Active open. The connection's 'connected' or 'closed' event tells how it went. */
+  connect(opts: ConnectOptions): HostConnection {
+    this.assertOpen();
+    const remote = opts.remote;
+    const family = ipVersionOf(remote.address);
+    const localAddress = opts.local?.address ?? this.addresses.find((a) => ipVersionOf(a) === family);
+    if (!localAddress) throw new Error(`no local IPv${family} address to reach ${remote.address}`);
+    if (!this.addresses.includes(localAddress)) throw new Error(`${localAddress} is not an address of this host`);
+    const localPort = opts.local?.port ?? this.allocatePort(localAddress, remote);
+    const key = tupleKey(localAddress, localPort, remote.address, remote.port);
+    if (this.connections.has(key)) throw new Error(`connection ${key} already exists`);
+    const local = { address: localAddress, port: localPort };
+    const now = this.clock.now();
+    const conn = TcpConnection.connect({
+      local,
+      remote,
+      iss: isnRfc6528(this.secret, local, remote, now),
+      now,
+      config: this.configFor(localAddress, opts.tcp),
+      tsOffset: this.tsOffset(),
+      trace: this.traceFor(key),
+    });
+    const hc = new HostConnection(this, conn, key);
+    this.connections.set(key, hc);
+    this.stats.connectionsOpened++;
+    // Flush the SYN after the caller had a chance to set onEvent (same turn for real links).
+    this.service(hc);
+    return hc;
+  }
+
+  /** Passive open on `port`. Returns the listener; close it with unlisten(). */
+  listen(port: number, opts: ListenOptions, onConnection: (c: HostConnection) => void): Listener {
+    this.assertOpen();
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+    const lkey = `${opts.address ?? '*'}|${port}`;
+    if (this.listeners.has(lkey)) throw new Error(`already listening on ${lkey}`);
+    const l = new Listener(port, opts.address ?? null, opts.backlog ?? 128, opts.tcp, onConnection);
+    this.listeners.set(lkey, l);
+    return l;
+  }
+
+  unlisten(l: Listener): void {
+    this.listeners.delete(`${l.address ?? '*'}|${l.port}`);
+  }
+
+  connectionCount(): number {
+    return this.connections.size;
+  }
+
+  allConnections(): HostConnection[] {
+    return [...this.connections.values()];
+  }
+
+  private findListener(address: string, port: number): Listener | undefined {
+    return this.listeners.get(`${address}|${port}`) ?? this.listeners.get(`*|${port}`);
+  }
+
+  private allocatePort(localAddress: string, remote: Endpoint): number {
+    const [lo, hi] = this.ephemeral;
+    const span = hi - lo + 1;
+    const b = this.random(2);
+    const start = ((b[0] << 8) | b[1]) % span;
+    for (let i = 0; i < span; i++) {
+      const p = lo + ((start + i) % span);
+      if (!this.connections.has(tupleKey(localAddress, p, remote.address, remote.port)) && !this.findListener(localAddress, p)) return p;
+    }
+    throw new Error('no free ephemeral port');
+  }
+
+  /** One IP packet from the link. */
+  receive(packet: Uint8Array): void {
+    if (this.closed) return;
+    this.stats.packetsIn++;
+    let ip: IpRepr;
+    let tcp: TcpRepr;
+    try {
+      ({ ip, tcp } = parseTcpPacket(packet, { verifyChecksum: this.verifyChecksums }));
+    } catch (e) {
+      const code = e instanceof WireError ? e.code : 'other';
+      this.stats.malformed[code] = (this.stats.malformed[code] ?? 0) + 1;
+      return;
+    }
+    if (!this.addresses.includes(ip.dst)) {
+      this.stats.notForUs++;
+      return;
+    }
+    const key = tupleKey(ip.dst, tcp.dstPort, ip.src, tcp.srcPort);
+    const hc = this.connections.get(key);
+    const seg = { tcp, ecn: ip.ecn };
+    if (hc) {
+      hc.conn.handleSegment(seg, this.clock.now());
+      this.service(hc);
+      return;
+    }
+    this.noConnection(ip, tcp, key, seg.ecn);
+  }
+
+  /** A segment for no connection: a listener's SYN or cookie ACK, or a reset (RFC 9293 3.10.7.1). */
+  private noConnection(ip: IpRepr, tcp: TcpRepr, key: string, ecn: number): void {
+    const f = tcp.flags;
+    const listener = this.findListener(ip.dst, tcp.dstPort);
+    if (listener && !(f & TcpFlag.RST)) {
+      if ((f & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+        this.acceptSyn(listener, ip, tcp, key, ecn);
+        return;
+      }
+      if ((f & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.ACK && this.acceptCookie(listener, ip, tcp, key)) return;
+    }
+    this.stats.noConnection++;
+    if (f & TcpFlag.RST) return; // never answer a RST
+    // RFC 9293 3.10.7.1: if ACK is on, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    const segLen = tcp.payload.length + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
+    const rst: TcpRepr =
+      f & TcpFlag.ACK
+        ? { srcPort: tcp.dstPort, dstPort: tcp.srcPort, seq: tcp.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: [], payload: new Uint8Array(0) }
+        : {
+            srcPort: tcp.dstPort,
+            dstPort: tcp.srcPort,
+            seq: 0,
+            ack: (tcp.seq + segLen) >>> 0,
+            flags: TcpFlag.RST | TcpFlag.ACK,
+            window: 0,
+            urgent: 0,
+            options: [],
+            payload: new Uint8Array(0),
+          };
+    this.stats.rstSent++;
+    this.emit(ip.dst, ip.src, rst, 0);
+  }
+
+  private acceptSyn(l: Listener, ip: IpRepr, tcp: TcpRepr, key: string, ecn: number): void {
+    const now = this.clock.now();
+    const local = { address: ip.dst, port: tcp.dstPort };
+    const remote = { address: ip.src, port: tcp.srcPort };
+    if (l.synReceived >= l.backlog) {
+      // SYN queue full: answer statelessly with a SYN cookie (RFC 4987 3.6).
+      this.stats.synQueueFull++;
+      const synAck = this.cookies.synAck(local, remote, tcp, now, this.mssFor(ip.dst));
+      this.stats.synCookiesSent++;
+      this.emit(ip.dst, ip.src, synAck, 0);
+      return;
+    }
+    const conn = TcpConnection.accept({
+      local,
+      remote,
+      syn: { tcp, ecn },
+      iss: isnRfc6528(this.secret, local, remote, now),
+      now,
+      config: this.configFor(ip.dst, l.tcp),
+      tsOffset: this.tsOffset(),
+      trace: this.traceFor(key),
+    });
+    const hc = new HostConnection(this, conn, key);
+    this.connections.set(key, hc);
+    this.stats.connectionsOpened++;
+    l.synReceived++;
+    this.pendingAccept.set(hc, l);
+    this.service(hc);
+  }
+
+  private acceptCookie(l: Listener, ip: IpRepr, tcp: TcpRepr, key: string): boolean {
+    const now = this.clock.now();
+    const local = { address: ip.dst, port: tcp.dstPort };
+    const remote = { address: ip.src, port: tcp.srcPort };
+    const params = this.cookies.check(local, remote, tcp, now);
+    if (!params) {
+      this.stats.synCookiesRejected++;
+      return false;
+    }
+    this.stats.synCookiesAccepted++;
+    const conn = TcpConnection.acceptEstablished({
+      local,
+      remote,
+      now,
+      iss: params.iss,
+      irs: params.irs,
+      peerMss: params.mss,
+      sndWscale: params.sndWscale,
+      rcvWscale: params.rcvWscale,
+      sack: params.sack,
+      timestamps: params.timestamps,
+      tsOffset: params.tsOffset,
+      config: this.configFor(ip.dst, l.tcp),
+      ack: { tcp, ecn: ip.ecn },
+      trace: this.traceFor(key),
+    });
+    const hc = new HostConnection(this, conn, key);
+    this.connections.set(key, hc);
+    this.stats.connectionsOpened++;
+    l.onConnection(hc);
+    this.service(hc);
+    return true;
+  }
+
+  private emit(src: string, dst: string, tcp: TcpRepr, ecn: number): void {
+    const pkt = buildTcpPacket({ src, dst, ecn, ttl: this.ttl, hopLimit: this.ttl }, tcp);
+    if (this.io.send(pkt)) this.stats.packetsOut++;
+    else this.stats.sendFailures++;
+  }
+
+  /**
+   * Flushes a connection's output, delivers its events, re-arms the timer, and releases it once
+   * closed. Called after every input to the connection (segment, timeout, API call).
+   */
+  service(hc: HostConnection): void {
+    const conn = hc.conn;
+    const now = this.clock.now();
+    const local = conn.local.address;
+    const remote = conn.remote.address;
+    for (let seg = conn.pollTransmit(now); seg !== null; seg = conn.pollTransmit(now)) {
+      this.emit(local, remote, seg.tcp, seg.ecn);
+    }
+    for (let ev = conn.pollEvent(); ev !== null; ev = conn.pollEvent()) {
+      if (ev.type === 'connected' || ev.type === 'closed') {
+        const l = this.pendingAccept.get(hc);
+        if (l) {
+          this.pendingAccept.delete(hc);
+          l.synReceived--;
+          if (ev.type === 'connected') l.onConnection(hc);
+        }
+      }
+      if (ev.type === 'closed') {
+        if (this.connections.get(hc.key) === hc) {
+          this.connections.delete(hc.key);
+          this.stats.connectionsClosed++;
+        }
+        hc.released = true;
+      }
+      hc.onEvent?.(ev, hc);
+    }
+    // A handler may have written or closed: the engine's output is flushed by that call's own
+    // service(); here only the deadline is left.
+    if (!hc.released) {
+      const at = conn.pollTimeout();
+      if (at !== null) this.schedule(at, hc);
+    }
+  }
+
+  private schedule(at: number, c: HostConnection): void {
+    const h = this.heap;
+    h.push({ at, c });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].at <= h[i].at) break;
+      [h[p], h[i]] = [h[i], h[p]];
+      i = p;
+    }
+    // Stale entries accumulate; rebuild when the heap is much larger than the table.
+    if (h.length > 64 && h.length > 4 * this.connections.size) this.compactHeap();
+    this.arm();
+  }
+
+  private compactHeap(): void {
+    const fresh: TimerEntry[] = [];
+    for (const c of this.connections.values()) {
+      const at = c.conn.pollTimeout();
+      if (at !== null) fresh.push({ at, c });
+    }
+    fresh.sort((a, b) => a.at - b.at);
+    this.heap = fresh;
+  }
+
+  private popHeap(): TimerEntry | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l].at < h[m].at) m = l;
+        if (r < h.length && h[r].at < h[m].at) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private arm(): void {
+    const next = this.heap.length > 0 ? this.heap[0].at : Infinity;
+    if (next === this.timerAt) return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = next;
+    if (next !== Infinity) this.timer = this.clock.setTimer(next, () => this.onTimer());
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    const due = new Set<HostConnection>();
+    while (this.heap.length > 0 && this.heap[0].at <= now) {
+      const e = this.popHeap()!;
+      if (!e.c.released) due.add(e.c);
+    }
+    for (const c of due) {
+      // Extra or early timeouts are harmless to the engine.
+      c.conn.handleTimeout(now);
+      this.service(c);
+    }
+    this.arm();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('host is closed');
+  }
+
+  /** Aborts every connection (RST), stops the timer and detaches from the link (the link stays open). */
+  close(): void {
+    if (this.closed) return;
+    for (const c of [...this.connections.values()]) c.abort();
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = null;
+    this.heap = [];
+    this.io.onPacket(() => {});
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Two engines over a tiny virtual link: bulk transfers with random loss arrive intact
+ * (sha256) with both congestion controllers, and the cwnd trace has the expected shape.
+ */
+import { bytes } from './harness.js';
+import { sha256, transfer } from './vlink.js';
+import type { TcpConfig } from '../../src/connection/types.js';
+
+const MB2 = bytes(2 * 1024 * 1024, 7);
+
+describe('pair over a virtual link', () => {
+  for (const cc of ['newreno', 'cubic'] as const) {
+    test(`${cc}: 2 MB with 5 % random loss arrives intact (SACK + timestamps)`, () => {
+      const cfg: Partial<TcpConfig> = { congestionControl: cc, mss: 1460 };
+      const r = transfer(MB2, { delayMs: 10, rate: Infinity, queueMs: 0, loss: 0.05, seed: 42 }, cfg, cfg);
+      expect(r.received.length).toBe(MB2.length);
+      expect(sha256(r.received)).toBe(sha256(MB2));
+      const st = r.a.stats();
+      expect(st.retransmits).toBeGreaterThan(0);
+      expect(st.sackRecoveries).toBeGreaterThan(0);
+      expect(st.negotiated).toMatchObject({ sack: true, timestamps: true });
+      // Trace shape: slow start first (cwnd grows before the first loss), then loss and recovery.
+      const firstLoss = r.traceA.findIndex((t) => t.event === 'loss' || t.event === 'rto');
+      expect(firstLoss).toBeGreaterThan(0);
+      const cw0 = r.traceA.find((t) => t.event === 'send')!.cwnd;
+      expect(r.traceA[firstLoss - 1].cwnd).toBeGreaterThan(cw0);
+      expect(r.traceA.some((t) => t.event === 'recovery-end')).toBe(true);
+      expect(r.a.state === 'TIME-WAIT' || r.a.state === 'CLOSED').toBe(true);
+    });
+  }
+
+  test('newreno without SACK or timestamps (RFC 6582 partial ACKs): 1 MB with 3 % loss arrives intact', () => {
+    const cfg: Partial<TcpConfig> = { congestionControl: 'newreno', sack: false, timestamps: false, mss: 1000 };
+    const data = MB2.subarray(0, 1024 * 1024);
+    const r = transfer(data, { delayMs: 5, rate: Infinity, queueMs: 0, loss: 0.03, seed: 9 }, cfg, cfg);
+    expect(sha256(r.received)).toBe(sha256(data));
+    expect(r.a.stats().fastRetransmits).toBeGreaterThan(0);
+    expect(r.a.stats().sackRecoveries).toBe(0);
+  });
+
+  test('cubic over a bottleneck: after a loss cwnd climbs back concave toward W_max (RFC 9438 4.4)', () => {
+    const cfg: Partial<TcpConfig> = { congestionControl: 'cubic', mss: 1460, sendBufferBytes: 4 << 20, recvBufferBytes: 4 << 20 };
+    const data = bytes(6 * 1024 * 1024, 3);
+    // 20 Mbit/s, 25 ms one way, 25 ms of queue: tail-drop losses once the queue fills.
+    const r = transfer(data, { delayMs: 25, rate: 2500, queueMs: 25, loss: 0, seed: 1 }, cfg, cfg);
+    expect(sha256(r.received)).toBe(sha256(data));
+    const lossIdx = r.traceA.map((t, i) => (t.event === 'loss' ? i : -1)).filter((i) => i >= 0);
+    expect(lossIdx.length).toBeGreaterThanOrEqual(1);
+    // The congestion-avoidance epochs that follow each loss; take the longest.
+    const epochs = lossIdx.map((from, k) =>
+      r.traceA
+        .slice(from, lossIdx[k + 1] ?? r.traceA.length)
+        .filter((t) => t.event === 'ack' && t.cwnd >= t.ssthresh && typeof t.wMax === 'number' && (t.k as number) > 0),
+    );
+    const epoch = epochs.reduce((a, b) => (b.length > a.length ? b : a));
+    const wMax = (epoch[epoch.length - 1].wMax as number) * 1460;
+    const below = epoch.filter((t) => t.cwnd < wMax * 0.99);
+    expect(below.length).toBeGreaterThan(100);
+    const rate = (xs: typeof epoch) => (xs[xs.length - 1].cwnd - xs[0].cwnd) / Math.max(1, xs[xs.length - 1].t - xs[0].t);
+    const third = Math.floor(below.length / 3);
+    // Concave region: growth per ms slows while cwnd approaches W_max.
+    const early = rate(below.slice(0, third));
+    const late = rate(below.slice(2 * third));
+    expect(early).toBeGreaterThan(0);
+    expect(early).toBeGreaterThan(2 * late);
+    // The approach plateaus close to W_max.
+    expect(below[below.length - 1].cwnd).toBeGreaterThan(0.9 * wMax);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The session over the real TLS 1.3 engine (packages/tls), in memory: negotiation by the `tcpls`
+ * extension, the first token in EncryptedExtensions, records with exact sequence numbers, alerts.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TlsClient, TlsError, TlsServer, loadKeyPem, nodeCrypto, pemCertificates } from '@tcpls/tls';
+import {
+  type AlertErrorFactory,
+  type TcplsEvent,
+  TcplsSession,
+  TlsRecordChannel,
+  clientTcplsExtensions,
+  draftProfile,
+  serverTcplsExtensions,
+} from '../src/index.js';
+import { seededRandom } from './fakes.js';
+
+const makeError: AlertErrorFactory = (alert, msg) => new TlsError(alert.replace(/_/g, '-') as ConstructorParameters<typeof TlsError>[0], msg);
+
+let certPem = '';
+let keyPem = '';
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpls-glue-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
+    keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function setup(opts: { serverSpeaksTcpls?: boolean } = {}) {
+  const clientSession = new TcplsSession({ role: 'client', random: seededRandom(11) });
+  const serverSession = new TcplsSession({ role: 'server', random: seededRandom(12), tokensInAdvance: 2 });
+  const cx = clientTcplsExtensions(makeError);
+  const sx = serverTcplsExtensions(makeError, () => serverSession.serverExtensionToken());
+  const tlsC = new TlsClient({ provider: nodeCrypto, random: seededRandom(21), serverName: 'localhost', verifier: null, customExtensions: cx.extensions });
+  const tlsS = new TlsServer({
+    provider: nodeCrypto,
+    random: seededRandom(22),
+    certificateChain: pemCertificates(certPem),
+    privateKey: loadKeyPem(keyPem),
+    tickets: 1,
+    ticketKey: new Uint8Array(32).fill(9),
+    customExtensions: opts.serverSpeaksTcpls === false ? [] : sx.extensions,
+  });
+  const tlsEvents: { c: string[]; s: string[] } = { c: [], s: [] };
+  const closes: { c: string[]; s: string[] } = { c: [], s: [] };
+  const chC: TlsRecordChannel = new TlsRecordChannel({
+    tls: tlsC,
+    makeError,
+    onTlsEvent: (e) => {
+      tlsEvents.c.push(e.type);
+      if (e.type === 'handshake-done' && cx.result().negotiated) {
+        const t = cx.result().token;
+        if (t) clientSession.acceptExtensionToken(t);
+        chC.attach(clientSession, 0);
+        clientSession.addConnection(0, chC);
+      }
+    },
+    onClose: (how) => closes.c.push(how.kind),
+  });
+  const chS: TlsRecordChannel = new TlsRecordChannel({
+    tls: tlsS,
+    makeError,
+    onTlsEvent: (e) => {
+      tlsEvents.s.push(e.type);
+      if (e.type === 'handshake-done' && sx.result().negotiated) {
+        chS.attach(serverSession, 0);
+        serverSession.addConnection(0, chS);
+      }
+    },
+    onClose: (how) => closes.s.push(how.kind),
+  });
+  /** Moves TLS output both ways (as TCP would), flushing the sessions, until idle. */
+  const pump = () => {
+    for (let i = 0; i < 1000; i++) {
+      if (!clientSession.closed && clientSession.stats().connections.length) clientSession.flush(0);
+      if (!serverSession.closed && serverSession.stats().connections.length) serverSession.flush(0);
+      const a = tlsC.pollOutput();
+      const b = tlsS.pollOutput();
+      if (!a && !b) return;
+      if (a) chS.receiveBytes(a, 0);
+      if (b) chC.receiveBytes(b, 0);
+    }
+    throw new Error('livelock');
+  };
+  tlsC.start(0);
+  return { clientSession, serverSession, cx, sx, tlsC, tlsS, tlsEvents, closes, pump };
+}
+
+function events(s: TcplsSession): TcplsEvent[] {
+  const out: TcplsEvent[] = [];
+  for (let e = s.pollEvent(); e; e = s.pollEvent()) out.push(e);
+  return out;
+}
+
+describe('TCPLS over the TLS 1.3 engine (in memory)', () => {
+  test('tcpls is offered in ClientHello, echoed in EncryptedExtensions with the first token', () => {
+    const t = setup();
+    t.pump();
+    expect(t.tlsEvents.c).toContain('handshake-done');
+    expect(t.cx.result().negotiated).toBe(true);
+    expect(t.sx.result().negotiated).toBe(true);
+    expect(t.cx.result().token).toEqual(t.serverSession.serverExtensionToken());
+    // EE token (1) + 2 tokens in advance
+    expect(events(t.clientSession).filter((e) => e.type === 'token').map((e) => (e.type === 'token' ? e.sequence : 0))).toEqual([1, 2, 3]);
+    expect(t.tlsC.peerCustomExtensions.get(draftProfile.extensions.tcpls)).toEqual(new Uint8Array(0));
+  });
+
+  test('a server without TCPLS does not echo: the client stays plain TLS', () => {
+    const t = setup({ serverSpeaksTcpls: false });
+    t.pump();
+    expect(t.tlsEvents.c).toContain('handshake-done');
+    expect(t.cx.result()).toEqual({ negotiated: false, token: null });
+    expect(t.clientSession.stats().connections).toHaveLength(0);
+  });
+
+  test('streams both ways; ACKs carry the TLS record sequence numbers', () => {
+    const t = setup();
+    t.pump();
+    const s = t.clientSession.openStream();
+    s.write(new TextEncoder().encode('hello over TLS'));
+    s.end();
+    t.pump();
+    const peer = t.serverSession.stream(0)!;
+    expect(new TextDecoder().decode(peer.read()!)).toBe('hello over TLS');
+    peer.write(new TextEncoder().encode('and back'));
+    peer.end();
+    t.pump();
+    expect(new TextDecoder().decode(t.clientSession.stream(0)!.read()!)).toBe('and back');
+    const c = t.clientSession.stats().connections[0];
+    const sv = t.serverSession.stats().connections[0];
+    // the server's NewSessionTicket took a record sequence number too: numbering is TLS's own
+    expect(c.highestReceivedSeq).toBe(sv.highestSentSeq);
+    expect(c.highestAckedSeq).toBe(c.highestSentSeq);
+    expect(sv.highestAckedSeq).toBe(sv.highestSentSeq);
+    expect(sv.highestSentSeq).toBeGreaterThan(BigInt(sv.recordsSent - 1)); // NST spent a sequence number
+  });
+
+  test('a TCPLS error becomes the documented TLS alert at the peer', () => {
+    const t = setup();
+    t.pump();
+    // a client-parity stream the client never opened, sent by the server: stream-id → illegal_parameter
+    t.serverSession.stream(1); // (server has not opened 1 either; craft the frame directly)
+    const rec = draftProfile.encodeFrames([{ type: 'stream', streamId: 0, offset: 0n, data: Uint8Array.of(1), fin: false }]);
+    t.tlsS.write(rec);
+    t.pump();
+    const ev = events(t.clientSession);
+    const closed = ev.find((e) => e.type === 'closed');
+    expect(closed && closed.type === 'closed' && closed.error?.code).toBe('stream-id');
+    expect(t.closes.c).toEqual(['alert']);
+    const errS = t.tlsEvents.s.includes('error');
+    expect(errS).toBe(true);
+  });
+
+  test('graceful close: close_notify both ways', () => {
+    const t = setup();
+    t.pump();
+    t.clientSession.openStream().write(Uint8Array.of(1, 2, 3));
+    t.clientSession.close();
+    t.pump();
+    expect(t.clientSession.closed).toBe(true);
+    expect(t.tlsEvents.s).toContain('close-notify');
+    expect(t.serverSession.closed).toBe(true);
+    expect(t.tlsEvents.c).toContain('close-notify');
+    expect(t.closes).toEqual({ c: ['close_notify'], s: ['close_notify'] });
+  });
+});

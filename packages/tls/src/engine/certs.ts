@@ -1,0 +1,99 @@
+/**
+ * The engine's use of certificates: the leaf public key for CertificateVerify, and the default
+ * verifier over x509's verifyChain (chain to a trust anchor, hostname, validity at `now`).
+ */
+import { publicKeyFromSpki } from '../crypto/keys.js';
+import type { CryptoProvider, PrivateKey, PublicKey } from '../crypto/provider.js';
+import { parseCertificate, type Certificate } from '../x509/certificate.js';
+import { loadPrivateKeyPem, loadSystemTrustStore } from '../x509/load.js';
+import { decodePem } from '../x509/pem.js';
+import { CertificateError } from '../x509/errors.js';
+import { matchesDnsName, verifyChain } from '../x509/verify.js';
+import type { CertificateVerifier } from './config.js';
+import { TlsError } from '../errors.js';
+import { DerError, DerReader } from '../x509/der.js';
+
+/**
+ * The SubjectPublicKeyInfo of a certificate (RFC 5280 4.1): Certificate ::= SEQUENCE { tbs
+ * SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, ... } ... }.
+ * Used when verification is off: the CertificateVerify signature is still checked with this key.
+ */
+export function defaultLeafKey(der: Uint8Array): PublicKey {
+  try {
+    const cert = new DerReader(der).sequence('Certificate');
+    const tbs = cert.sequence('TBSCertificate');
+    tbs.readOptional(0xa0);
+    for (let i = 0; i < 5; i++) tbs.read(); // serial, signature, issuer, validity, subject
+    const spki = tbs.read();
+    return publicKeyFromSpki(spki.bytes.slice());
+  } catch (e) {
+    if (e instanceof DerError) throw new TlsError('bad-certificate', `certificate: ${e.message}`);
+    if ((e as Error).name === 'CryptoError') throw new TlsError('unsupported-certificate', (e as Error).message);
+    throw e;
+  }
+}
+
+/** DER certificates from PEM text (every CERTIFICATE block, in order). */
+export function pemCertificates(pem: string): Uint8Array[] {
+  const out = decodePem(pem)
+    .filter((b) => b.label === 'CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE')
+    .map((b) => b.der);
+  if (out.length === 0) throw new TlsError('api-misuse', 'no certificate in PEM input');
+  return out;
+}
+
+/** A private key from PEM (PKCS#8, SEC1 or PKCS#1). */
+export function loadKeyPem(pem: string): PrivateKey {
+  return loadPrivateKeyPem(pem);
+}
+
+let systemAnchors: Uint8Array[] | null = null;
+/** The system trust store's certificates, DER (read once). */
+export function systemTrustAnchors(): Uint8Array[] {
+  if (!systemAnchors) systemAnchors = loadSystemTrustStore().certificates.map((c) => c.der);
+  return systemAnchors;
+}
+
+/**
+ * The default verifier: the chain must lead to one of `anchors` (DER), name `hostname` (when
+ * given) and be valid at the connection's `now` (wall clock ms).
+ */
+export function chainVerifier(anchors: readonly Uint8Array[], provider: CryptoProvider): CertificateVerifier {
+  let parsed: Certificate[] | null = null;
+  return {
+    verify(chain, opts) {
+      parsed ??= anchors.map((a) => parseCertificate(a));
+      const certs = chain.map((d) => parseCertificate(d));
+      const leaf = certs[0];
+      // Legacy certificates without subjectAltName (e.g. `openssl req -subj /CN=host`): the CN is
+      // checked instead, as RFC 6125 6.4.4 allows only when there is no SAN at all.
+      const cnOnly = opts.hostname !== undefined && !leaf.extensions.subjectAltName;
+      verifyChain(certs, { trustAnchors: parsed, hostname: cnOnly ? undefined : opts.hostname, now: new Date(opts.now), provider, purpose: opts.hostname !== undefined ? 'serverAuth' : 'clientAuth' });
+      if (cnOnly) {
+        const cns = leaf.subject.attributes.filter((a) => a.name === 'CN').map((a) => a.value);
+        if (!cns.some((cn) => matchesDnsName(cn, opts.hostname!))) throw new CertificateError('hostname-mismatch', `certificate (CN=${cns.join(',')}, no SAN) is not valid for ${opts.hostname}`);
+      }
+      return leaf.publicKey;
+    },
+  };
+}
+
+/** Wraps a verifier so a failure is reported to `onError` instead of aborting (rejectUnauthorized: false). */
+export function permissiveVerifier(inner: CertificateVerifier, onError: (e: Error) => void): CertificateVerifier {
+  return {
+    verify(chain, opts) {
+      try {
+        return inner.verify(chain, opts);
+      } catch (e) {
+        onError(e as Error);
+        return defaultLeafKey(chain[0]);
+      }
+    },
+  };
+}
+
+/** Subject and issuer (RFC 4514 text) of a DER certificate, for display. */
+export function certificateNames(der: Uint8Array): { subject: string; issuer: string } {
+  const c = parseCertificate(der);
+  return { subject: c.subject.text, issuer: c.issuer.text };
+}

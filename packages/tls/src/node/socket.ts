@@ -1,0 +1,338 @@
+/**
+ * Node driver: runs the sans-IO engine over any Duplex (a node:net socket, or a socket of our own
+ * TCP), with an API shaped like node:tls — `connect()` returns a Duplex TLSSocket that emits
+ * 'secureConnect', `createServer()` accepts connections. Events: 'keylog' (a Buffer line in
+ * SSLKEYLOGFILE format), 'session' (a SessionTicket to resume with), 'keyUpdate'.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import type { CryptoProvider, PrivateKey } from '../crypto/provider.js';
+import { nodeCrypto } from '../crypto/node.js';
+import { TlsError, alertName } from '../errors.js';
+import { TlsClient } from '../engine/client.js';
+import type { CertificateVerifier, ClientConfig, CustomExtension, ServerConfig, SessionTicket } from '../engine/config.js';
+import type { HandshakeInfo, TlsConnection } from '../engine/connection.js';
+import { TlsServer } from '../engine/server.js';
+import { chainVerifier, loadKeyPem, pemCertificates, permissiveVerifier, systemTrustAnchors } from '../engine/certs.js';
+import type { CipherSuiteName } from '../wire/constants.js';
+import type { NamedGroup } from '../crypto/provider.js';
+
+export const defaultRandom = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
+type Pem = string | Buffer | Uint8Array;
+const pemText = (p: Pem): string => (typeof p === 'string' ? p : Buffer.from(p).toString('utf8'));
+
+export class TLSSocket extends Duplex {
+  /** The underlying transport. */
+  readonly socket: Duplex;
+  readonly engine: TlsConnection;
+  authorized = false;
+  authorizationError: Error | null = null;
+  encrypted = true as const;
+  private finishedReading = false;
+  private waitingDrain: (() => void) | null = null;
+  private keylogFile: string | null = null;
+
+  constructor(engine: TlsConnection, socket: Duplex, opts: { keylogFile?: string } = {}) {
+    super({ allowHalfOpen: true });
+    this.engine = engine;
+    this.socket = socket;
+    this.keylogFile = opts.keylogFile ?? null;
+    socket.on('data', (d: Buffer) => {
+      this.engine.receive(new Uint8Array(d.buffer, d.byteOffset, d.length), Date.now());
+      this.pump();
+    });
+    socket.on('end', () => {
+      if (!this.finishedReading) {
+        this.finishedReading = true;
+        this.push(null);
+      }
+    });
+    socket.on('error', (e) => this.destroy(e));
+    socket.on('close', () => {
+      if (!this.destroyed && this.finishedReading) this.destroy();
+      else if (!this.destroyed) this.destroy();
+    });
+    socket.on('drain', () => {
+      const w = this.waitingDrain;
+      this.waitingDrain = null;
+      w?.();
+    });
+  }
+
+  /** @internal starts a client handshake. */
+  startClient(): void {
+    (this.engine as TlsClient).start(Date.now());
+    this.pump();
+  }
+
+  get handshakeInfo(): HandshakeInfo {
+    return this.engine.handshakeInfo;
+  }
+  get alpnProtocol(): string | false {
+    return this.engine.handshakeInfo.alpn ?? false;
+  }
+  getCipher(): { name: string; standardName: string; version: string } {
+    const s = this.engine.handshakeInfo.suite;
+    return { name: s, standardName: s, version: 'TLSv1.3' };
+  }
+  getProtocol(): string {
+    return 'TLSv1.3';
+  }
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    return Buffer.from(this.engine.exportKeyingMaterial(label, context ?? new Uint8Array(0), length));
+  }
+  /** Sends a KeyUpdate; `requestPeer` asks the peer to update its key too. */
+  keyUpdate(requestPeer = false): void {
+    this.engine.keyUpdate(requestPeer);
+    this.pump();
+  }
+
+  /** Moves engine output to the transport and engine events to stream events. */
+  private pump(): boolean {
+    let ok = true;
+    for (let out = this.engine.pollOutput(); out; out = this.engine.pollOutput()) {
+      if (this.socket.writable) ok = this.socket.write(out) && ok;
+    }
+    for (let ev = this.engine.pollEvent(); ev; ev = this.engine.pollEvent()) {
+      switch (ev.type) {
+        case 'handshake-done':
+          this.emit(this.engine.role === 'client' ? 'secureConnect' : 'secure', ev.info);
+          break;
+        case 'data':
+        case 'early-data':
+          if (!this.push(Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.length))) this.socket.pause?.();
+          break;
+        case 'keylog':
+          if (this.keylogFile) appendFileSync(this.keylogFile, ev.line);
+          this.emit('keylog', Buffer.from(ev.line));
+          break;
+        case 'session':
+          this.emit('session', ev.session);
+          break;
+        case 'key-update':
+          this.emit('keyUpdate', ev.direction);
+          break;
+        case 'close-notify':
+          if (!this.finishedReading) {
+            this.finishedReading = true;
+            this.push(null);
+          }
+          break;
+        case 'error': {
+          const e = ev.error;
+          const msg = e instanceof TlsError && e.code === 'alert-received' ? e.message : `${e.message}${ev.alertSent !== null ? ` (sent alert ${alertName(ev.alertSent)})` : ''}`;
+          const err = Object.assign(new Error(msg), { code: (e as { code?: string }).code ?? 'tls-error', cause: e });
+          // Let the alert reach the wire before tearing down the transport.
+          if (this.socket.writable) this.socket.end();
+          this.destroy(err);
+          return ok;
+        }
+      }
+    }
+    return ok;
+  }
+
+  override _read(): void {
+    this.socket.resume?.();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    try {
+      this.engine.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), Date.now());
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    if (this.pump()) cb();
+    else this.waitingDrain = () => cb();
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.engine.close();
+    this.pump();
+    this.socket.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
+    this.socket.destroy();
+    cb(err);
+  }
+}
+
+export interface ConnectOptions {
+  /** An already connected transport (node:net socket or our own TCP socket); else host/port is dialled. */
+  socket?: Duplex;
+  host?: string;
+  port?: number;
+  servername?: string;
+  /** Trust anchors (PEM); default: the system trust store. */
+  ca?: Pem | Pem[];
+  /** Default true: abort on a certificate that does not verify. */
+  rejectUnauthorized?: boolean;
+  alpn?: string[];
+  /** Client certificate chain and key (PEM) for mutual TLS. */
+  cert?: Pem;
+  key?: Pem;
+  /** Append key log lines to this file (SSLKEYLOGFILE format); 'keylog' events are always emitted. */
+  keylog?: string;
+  provider?: CryptoProvider;
+  session?: SessionTicket;
+  earlyData?: Uint8Array;
+  cipherSuites?: CipherSuiteName[];
+  groups?: NamedGroup[];
+  keyShareGroups?: NamedGroup[];
+  customExtensions?: CustomExtension[];
+  recordSizeLimit?: number;
+  random?: (n: number) => Uint8Array;
+}
+
+function anchorsFrom(ca: Pem | Pem[] | undefined): Uint8Array[] {
+  if (ca === undefined) return systemTrustAnchors();
+  const list = Array.isArray(ca) ? ca : [ca];
+  return list.flatMap((p) => pemCertificates(pemText(p)));
+}
+
+/** Opens a TLS 1.3 client connection, like node:tls connect(). */
+export function connect(options: ConnectOptions, onSecureConnect?: () => void): TLSSocket {
+  const provider = options.provider ?? nodeCrypto;
+  const serverName = options.servername ?? (options.host && !net.isIP(options.host) ? options.host : undefined);
+  const anchors = anchorsFrom(options.ca);
+  const strict = options.rejectUnauthorized !== false;
+  let authError: Error | null = null;
+  const inner = chainVerifier(anchors, provider);
+  const verifier: CertificateVerifier = strict
+    ? inner
+    : permissiveVerifier(inner, (e) => {
+        authError = e;
+      });
+  const cfg: ClientConfig = {
+    provider,
+    random: options.random ?? defaultRandom,
+    serverName: serverName ?? options.host,
+    alpn: options.alpn,
+    verifier,
+    session: options.session,
+    earlyData: options.earlyData,
+    cipherSuites: options.cipherSuites,
+    groups: options.groups,
+    keyShareGroups: options.keyShareGroups,
+    customExtensions: options.customExtensions,
+    recordSizeLimit: options.recordSizeLimit,
+  };
+  if (options.cert && options.key) {
+    cfg.certificateChain = pemCertificates(pemText(options.cert));
+    cfg.privateKey = loadKeyPem(pemText(options.key));
+  }
+  const engine = new TlsClient(cfg);
+  const transport = options.socket ?? net.connect({ host: options.host ?? 'localhost', port: options.port ?? 443 });
+  const sock = new TLSSocket(engine, transport, { keylogFile: options.keylog });
+  sock.once('secureConnect', () => {
+    sock.authorized = strict || authError === null;
+    sock.authorizationError = authError;
+  });
+  if (onSecureConnect) sock.once('secureConnect', onSecureConnect);
+  const start = (): void => sock.startClient();
+  if (options.socket || (transport as net.Socket).connecting === false) start();
+  else transport.once('connect', start);
+  return sock;
+}
+
+export interface ServerOptions {
+  cert: Pem;
+  key: Pem;
+  alpn?: string[];
+  /** Ask for client certificates, verified against `ca`. */
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ca?: Pem | Pem[];
+  keylog?: string;
+  provider?: CryptoProvider;
+  cipherSuites?: CipherSuiteName[];
+  groups?: NamedGroup[];
+  /** Session tickets: a 32-byte key (random by default); tickets: 0 disables. */
+  ticketKey?: Uint8Array;
+  tickets?: number;
+  maxEarlyData?: number;
+  customExtensions?: CustomExtension[];
+  recordSizeLimit?: number;
+  random?: (n: number) => Uint8Array;
+}
+
+export class Server extends net.Server {
+  readonly tlsOptions: ServerOptions;
+  private readonly chain: Uint8Array[];
+  private readonly privateKey: PrivateKey;
+  private readonly ticketKey: Uint8Array;
+  private readonly replay = new MemoryAntiReplay();
+
+  constructor(options: ServerOptions, onSecureConnection?: (s: TLSSocket) => void) {
+    super((raw) => this.accept(raw));
+    this.tlsOptions = options;
+    this.chain = pemCertificates(pemText(options.cert));
+    this.privateKey = loadKeyPem(pemText(options.key));
+    this.ticketKey = options.ticketKey ?? defaultRandom(32);
+    if (onSecureConnection) this.on('secureConnection', onSecureConnection);
+  }
+
+  /** Runs TLS over an accepted transport (also usable with our own TCP's sockets). */
+  accept(raw: Duplex): TLSSocket {
+    const o = this.tlsOptions;
+    const provider = o.provider ?? nodeCrypto;
+    const cfg: ServerConfig = {
+      provider,
+      random: o.random ?? defaultRandom,
+      certificateChain: this.chain,
+      privateKey: this.privateKey,
+      alpn: o.alpn,
+      cipherSuites: o.cipherSuites,
+      groups: o.groups,
+      clientAuth: o.requestCert ? (o.rejectUnauthorized === false ? 'request' : 'require') : 'none',
+      verifier: o.requestCert ? chainVerifier(anchorsFrom(o.ca), provider) : null,
+      ticketKey: o.tickets === 0 ? undefined : this.ticketKey,
+      tickets: o.tickets,
+      maxEarlyData: o.maxEarlyData,
+      antiReplay: this.replay,
+      customExtensions: o.customExtensions,
+      recordSizeLimit: o.recordSizeLimit,
+    };
+    const sock = new TLSSocket(new TlsServer(cfg), raw, { keylogFile: o.keylog });
+    sock.on('keylog', (line) => this.emit('keylog', line, sock));
+    sock.once('secure', () => {
+      sock.authorized = true;
+      this.emit('secureConnection', sock);
+    });
+    sock.on('error', (e) => this.emit('tlsClientError', e, sock));
+    return sock;
+  }
+}
+
+/** Creates a TLS 1.3 server, like node:tls createServer(). */
+export function createServer(options: ServerOptions, onSecureConnection?: (s: TLSSocket) => void): Server {
+  return new Server(options, onSecureConnection);
+}
+
+/**
+ * Single-use anti-replay for 0-RTT (RFC 8446 8.1): remembers binders for a bounded window; a binder
+ * seen twice is refused. Bounded: at most `max` entries, oldest dropped first.
+ */
+export class MemoryAntiReplay {
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly max = 100_000,
+  ) {}
+  checkAndRemember(key: Uint8Array, now: number): boolean {
+    for (const [k, t] of this.seen) {
+      if (now - t <= this.windowMs && this.seen.size < this.max) break;
+      this.seen.delete(k);
+    }
+    const id = Buffer.from(key).toString('base64');
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, now);
+    return true;
+  }
+}

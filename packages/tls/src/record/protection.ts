@@ -1,0 +1,199 @@
+/**
+ * Record protection for one direction (RFC 8446 5.2-5.3), usable standalone: give it an AEAD key
+ * and IV (or a traffic secret) and it seals/opens TLSCiphertext records. The nonce is under the
+ * caller's control, as TCPLS needs (draft-piraux-tcpls): `sequenceNumber` is settable and
+ * `connectionId` (32 bits) is XORed into the top of the IV, so nonce = IV XOR (connId << 64 | seq).
+ * With connectionId 0 this is exactly RFC 8446 5.3.
+ */
+import type { AeadCipher, CryptoProvider } from '../crypto/provider.js';
+import { hkdfExpandLabel } from '../crypto/hkdf.js';
+import { TlsError } from '../errors.js';
+import type { CipherSuite } from '../wire/constants.js';
+import { ContentType } from '../wire/constants.js';
+
+/** RFC 8446 5.2: TLSCiphertext.length <= 2^14 + 256. */
+export const MAX_CIPHERTEXT = 16384 + 256;
+/** RFC 8446 5.1: TLSPlaintext.length (and TLSInnerPlaintext content) <= 2^14. */
+export const MAX_PLAINTEXT = 16384;
+
+export interface TrafficKeys {
+  key: Uint8Array;
+  iv: Uint8Array;
+}
+
+/** RFC 8446 7.3: [sender]_write_key / _iv from a traffic secret. */
+export function deriveTrafficKeys(provider: CryptoProvider, suite: CipherSuite, secret: Uint8Array): TrafficKeys {
+  return {
+    key: hkdfExpandLabel(provider, suite.hash, secret, 'key', new Uint8Array(0), suite.keyLength),
+    iv: hkdfExpandLabel(provider, suite.hash, secret, 'iv', new Uint8Array(0), suite.ivLength),
+  };
+}
+
+/** Padding policy: how many zero bytes to add after the content type (RFC 8446 5.4). */
+export type PaddingPolicy = (contentType: number, length: number) => number;
+export const noPadding: PaddingPolicy = () => 0;
+/** Pads every record to a multiple of `block` bytes (content + type byte), capped by the limit. */
+export function padToMultiple(block: number): PaddingPolicy {
+  return (_t, len) => (block - ((len + 1) % block)) % block;
+}
+
+export class RecordProtection {
+  private readonly aead: AeadCipher;
+  private readonly iv: Uint8Array;
+  /** 64-bit record sequence number (RFC 8446 5.3), next one to use. */
+  sequenceNumber = 0n;
+  /** TCPLS: a 32-bit value XORed into IV bytes 0..3 (draft-piraux-tcpls); 0 for plain TLS. */
+  connectionId = 0;
+  /** Plaintext limit for records we seal (RFC 8449 record_size_limit of the peer, minus 1). */
+  maxPlaintext = MAX_PLAINTEXT;
+  padding: PaddingPolicy = noPadding;
+
+  constructor(provider: CryptoProvider, readonly suite: CipherSuite, keys: TrafficKeys) {
+    if (keys.key.length !== suite.keyLength || keys.iv.length !== 12) throw new TlsError('api-misuse', 'bad key or IV length');
+    this.aead = provider.createAead(suite.aead, keys.key);
+    this.iv = keys.iv.slice();
+  }
+
+  static fromSecret(provider: CryptoProvider, suite: CipherSuite, secret: Uint8Array): RecordProtection {
+    return new RecordProtection(provider, suite, deriveTrafficKeys(provider, suite, secret));
+  }
+
+  /** The per-record nonce: IV XOR (connectionId << 64 | seq), RFC 8446 5.3 + TCPLS. */
+  nonce(seq: bigint = this.sequenceNumber): Uint8Array {
+    const n = this.iv.slice();
+    const c = this.connectionId >>> 0;
+    n[0] ^= c >>> 24;
+    n[1] ^= (c >>> 16) & 0xff;
+    n[2] ^= (c >>> 8) & 0xff;
+    n[3] ^= c & 0xff;
+    let s = seq;
+    for (let i = 11; i >= 4; i--) {
+      n[i] ^= Number(s & 0xffn);
+      s >>= 8n;
+    }
+    return n;
+  }
+
+  private nextSeq(): bigint {
+    const s = this.sequenceNumber;
+    // RFC 8446 5.3: the sequence number must not wrap.
+    if (s >= 0xffffffffffffffffn) throw new TlsError('internal-error', 'record sequence number exhausted');
+    this.sequenceNumber = s + 1n;
+    return s;
+  }
+
+  /** Seals one record: returns header || ciphertext (TLSCiphertext, 5.2). */
+  seal(contentType: number, content: Uint8Array, padLen?: number): Uint8Array {
+    if (content.length > this.maxPlaintext) throw new TlsError('api-misuse', `record content ${content.length} > ${this.maxPlaintext}`);
+    let pad = padLen ?? this.padding(contentType, content.length);
+    // Never exceed the limit with padding (RFC 8449 4: the limit covers type and padding).
+    // RFC 8449 4: the limit covers content, type and padding (maxPlaintext is limit - 1).
+    pad = Math.max(0, Math.min(pad, this.maxPlaintext - content.length));
+    const inner = new Uint8Array(content.length + 1 + pad);
+    inner.set(content);
+    inner[content.length] = contentType;
+    const len = inner.length + 16;
+    const header = new Uint8Array([ContentType.applicationData, 0x03, 0x03, len >>> 8, len & 0xff]);
+    const ct = this.aead.seal(this.nonce(this.nextSeq()), header, inner);
+    const out = new Uint8Array(5 + ct.length);
+    out.set(header);
+    out.set(ct, 5);
+    return out;
+  }
+
+  /**
+   * Opens a record given its 5-byte header and fragment. Returns the real content type and content
+   * (padding removed). Throws bad_record_mac when authentication fails, and unexpected_message
+   * when the inner plaintext is all zeros (5.4).
+   */
+  open(header: Uint8Array, fragment: Uint8Array): { type: number; content: Uint8Array } {
+    if (fragment.length > MAX_CIPHERTEXT) throw new TlsError('record-overflow', `ciphertext ${fragment.length} > 2^14+256`);
+    const seq = this.sequenceNumber;
+    const pt = this.aead.open(this.nonce(seq), header, fragment);
+    if (pt === null) throw new TlsError('bad-record-mac', 'record authentication failed');
+    this.nextSeq();
+    let i = pt.length - 1;
+    while (i >= 0 && pt[i] === 0) i--;
+    if (i < 0) throw new TlsError('unexpected-message', 'record with no non-zero content type');
+    // 5.4: the content (before type and padding) at most 2^14 (or our advertised limit).
+    if (i > MAX_PLAINTEXT) throw new TlsError('record-overflow', 'inner plaintext too long');
+    return { type: pt[i], content: pt.subarray(0, i) };
+  }
+
+  /** Sealing a plaintext record without protection (before keys exist): header || content. */
+  static plaintext(contentType: number, content: Uint8Array): Uint8Array {
+    const out = new Uint8Array(5 + content.length);
+    out[0] = contentType;
+    out[1] = 0x03;
+    out[2] = 0x03;
+    out[3] = content.length >>> 8;
+    out[4] = content.length & 0xff;
+    out.set(content, 5);
+    return out;
+  }
+}
+
+/**
+ * Splits a byte stream into records (5.1). The buffer is bounded: a header announcing more than
+ * 2^14+256 bytes is a record_overflow before anything is buffered.
+ */
+export class RecordReader {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.chunks.push(data);
+    this.buffered += data.length;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const c of this.chunks) {
+      const take = Math.min(c.length, n - o);
+      out.set(c.subarray(0, take), o);
+      o += take;
+      if (o === n) break;
+    }
+    return out;
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const c = this.chunks[0];
+      if (c.length <= n) {
+        n -= c.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
+  /** The next whole record, or null if more bytes are needed. */
+  next(): { header: Uint8Array; type: number; fragment: Uint8Array } | null {
+    if (this.buffered < 5) return null;
+    const header = this.peek(5).slice();
+    const type = header[0];
+    if (type !== ContentType.applicationData && type !== ContentType.handshake && type !== ContentType.alert && type !== ContentType.changeCipherSpec) {
+      throw new TlsError('unexpected-message', `unknown record content type ${type}`);
+    }
+    // 5.1: legacy_record_version is ignored except that it must look like TLS (0x03xx).
+    if (header[1] !== 0x03) throw new TlsError('decode-error', 'record version not 3.x');
+    const len = (header[3] << 8) | header[4];
+    if (len > MAX_CIPHERTEXT) throw new TlsError('record-overflow', `record length ${len} > 2^14+256`);
+    if (this.buffered < 5 + len) return null;
+    const all = this.peek(5 + len).slice();
+    this.consume(5 + len);
+    return { header, type, fragment: all.subarray(5) };
+  }
+}

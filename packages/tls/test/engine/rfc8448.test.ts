@@ -1,0 +1,89 @@
+/**
+ * RFC 8448 section 3 (Simple 1-RTT Handshake), byte for byte, with both providers:
+ * the key schedule and record protection against every recorded value, and the server engine fed
+ * the trace's ClientHello with the trace's randomness injected, which must answer with the exact
+ * ServerHello and derive the exact handshake traffic secrets.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeCrypto } from '../../src/crypto/node.js';
+import { nobleCrypto } from '../../src/crypto/noble.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { KeySchedule, Transcript } from '../../src/engine/keyschedule.js';
+import { TlsServer } from '../../src/engine/server.js';
+import { RecordProtection, deriveTrafficKeys } from '../../src/record/protection.js';
+import { fromHex, toHex } from '../../src/wire/codec.js';
+import { CipherSuites, ContentType } from '../../src/wire/constants.js';
+import { identity } from '../support/pki.js';
+
+const v = JSON.parse(readFileSync(join(__dirname, '../../../../test/vectors/tls/rfc8448-simple-1rtt.json'), 'utf8')) as Record<string, string>;
+const suite = CipherSuites.TLS_AES_128_GCM_SHA256;
+
+describe.each([
+  ['node', nodeCrypto],
+  ['noble', nobleCrypto],
+] as [string, CryptoProvider][])('RFC 8448 simple 1-RTT (%s provider)', (_name, provider) => {
+  test('key schedule: every secret, key and IV matches the trace', () => {
+    const ks = new KeySchedule(provider, 'sha256');
+    expect(toHex(ks.earlySecret)).toBe(v.earlySecret);
+    const client = provider.generateKeyShare('x25519', () => fromHex(v.clientPrivate));
+    expect(toHex(client.computeSecret(fromHex(v.serverPublic)))).toBe(v.ecdhe);
+    ks.inputDhe(fromHex(v.ecdhe));
+    expect(toHex(ks.handshakeSecret!)).toBe(v.handshakeSecret);
+    const t = new Transcript(provider);
+    t.setHash('sha256');
+    t.add(fromHex(v.clientHello));
+    t.add(fromHex(v.serverHello));
+    expect(toHex(t.hash())).toBe(v.transcriptHashChSh);
+    const chs = ks.clientHandshakeTrafficSecret(t.hash());
+    const shs = ks.serverHandshakeTrafficSecret(t.hash());
+    expect(toHex(chs)).toBe(v.clientHandshakeTrafficSecret);
+    expect(toHex(shs)).toBe(v.serverHandshakeTrafficSecret);
+    const keys = deriveTrafficKeys(provider, suite, shs);
+    expect(toHex(keys.key)).toBe(v.serverHandshakeKey);
+    expect(toHex(keys.iv)).toBe(v.serverHandshakeIv);
+    // Server Finished over CH..CertificateVerify: the flight minus its last Finished (36 bytes).
+    const flight = fromHex(v.serverFlightPlaintext);
+    t.add(flight.subarray(0, flight.length - 36));
+    expect(toHex(ks.finishedVerifyData(shs, t.hash()))).toBe(v.serverFinishedVerifyData);
+    t.add(flight.subarray(flight.length - 36));
+    expect(toHex(t.hash())).toBe(v.transcriptHashThroughServerFinished);
+    expect(toHex(ks.finishedVerifyData(chs, t.hash()))).toBe(v.clientFinishedVerifyData);
+    ks.deriveMaster();
+    expect(toHex(ks.masterSecret!)).toBe(v.masterSecret);
+  });
+
+  test('record protection: sealing the server flight gives the recorded record, opening gives it back', () => {
+    const shs = fromHex(v.serverHandshakeTrafficSecret);
+    const w = RecordProtection.fromSecret(provider, suite, shs);
+    expect(toHex(w.seal(ContentType.handshake, fromHex(v.serverFlightPlaintext)))).toBe(v.serverFlightRecord);
+    const r = RecordProtection.fromSecret(provider, suite, shs);
+    const rec = fromHex(v.serverFlightRecord);
+    const opened = r.open(rec.subarray(0, 5), rec.subarray(5));
+    expect(opened.type).toBe(ContentType.handshake);
+    expect(toHex(opened.content)).toBe(v.serverFlightPlaintext);
+    expect(r.sequenceNumber).toBe(1n);
+  });
+
+  test('server engine: trace ClientHello in, exact ServerHello and handshake secrets out', () => {
+    const id = identity('rsa');
+    const queue = [fromHex(v.serverPrivate), fromHex(v.serverRandom)];
+    const random = (n: number): Uint8Array => queue.shift() ?? new Uint8Array(n).fill(7);
+    const server = new TlsServer({ provider, random, certificateChain: id.chain, privateKey: id.key, middleboxCompat: false });
+    const ch = fromHex(v.clientHello);
+    const rec = new Uint8Array(5 + ch.length);
+    rec.set([22, 3, 1, ch.length >> 8, ch.length & 0xff]);
+    rec.set(ch, 5);
+    server.receive(rec, Date.UTC(2024, 0, 1));
+    const out = server.pollOutput()!;
+    const sh = fromHex(v.serverHello);
+    // First record: handshake, ServerHello exactly as recorded.
+    expect(toHex(out.subarray(0, 5 + sh.length))).toBe('16030300' + (sh.length).toString(16).padStart(2, '0') + v.serverHello);
+    const lines: string[] = [];
+    for (let e = server.pollEvent(); e; e = server.pollEvent()) if (e.type === 'keylog') lines.push(e.line);
+    const random32 = 'cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7';
+    expect(lines).toContain(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${random32} ${v.clientHandshakeTrafficSecret}\n`);
+    expect(lines).toContain(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${random32} ${v.serverHandshakeTrafficSecret}\n`);
+    expect(server.stateName).toBe('ExpectClientFinished');
+  });
+});
