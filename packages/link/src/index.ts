@@ -10,6 +10,7 @@ export * from './pcapfile/pcapng.js';
 export * from './lab/index.js';
 export * from './sim/middleboxes.js';
 export * from './sim/icmp.js';
+export * from './sim/topology.js';
 export * from './pcap/pcap-link.js';
 export * from './pcap/ethernet.js';
 export * from './pcap/arp.js';

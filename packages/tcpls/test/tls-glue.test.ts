@@ -49,6 +49,7 @@ function setup(opts: { serverSpeaksTcpls?: boolean } = {}) {
     customExtensions: opts.serverSpeaksTcpls === false ? [] : sx.extensions,
   });
   const tlsEvents: { c: string[]; s: string[] } = { c: [], s: [] };
+  const serverErrors: unknown[] = [];
   const closes: { c: string[]; s: string[] } = { c: [], s: [] };
   const chC: TlsRecordChannel = new TlsRecordChannel({
     tls: tlsC,
@@ -69,6 +70,7 @@ function setup(opts: { serverSpeaksTcpls?: boolean } = {}) {
     makeError,
     onTlsEvent: (e) => {
       tlsEvents.s.push(e.type);
+      if (e.type === 'error') serverErrors.push((e as unknown as { error: unknown }).error);
       if (e.type === 'handshake-done' && sx.result().negotiated) {
         chS.attach(serverSession, 0);
         serverSession.addConnection(0, chS);
@@ -90,7 +92,7 @@ function setup(opts: { serverSpeaksTcpls?: boolean } = {}) {
     throw new Error('livelock');
   };
   tlsC.start(0);
-  return { clientSession, serverSession, cx, sx, tlsC, tlsS, tlsEvents, closes, pump };
+  return { clientSession, serverSession, cx, sx, tlsC, tlsS, tlsEvents, serverErrors, closes, pump };
 }
 
 function events(s: TcplsSession): TcplsEvent[] {
@@ -135,18 +137,21 @@ describe('TCPLS over the TLS 1.3 engine (in memory)', () => {
     expect(new TextDecoder().decode(t.clientSession.stream(0)!.read()!)).toBe('and back');
     const c = t.clientSession.stats().connections[0];
     const sv = t.serverSession.stats().connections[0];
-    // the server's NewSessionTicket took a record sequence number too: numbering is TLS's own
+    // both sides number records the TLS way, so the receiver's view matches the sender's
     expect(c.highestReceivedSeq).toBe(sv.highestSentSeq);
-    expect(c.highestAckedSeq).toBe(c.highestSentSeq);
+    expect(sv.highestReceivedSeq).toBe(c.highestSentSeq);
+    // the server's NewSessionTicket took a record sequence number too: exactly one non-TCPLS record
+    expect(sv.highestSentSeq).toBe(BigInt(sv.recordsSent));
+    // the last ack-eliciting record of each side was acknowledged (ACK-only records are not)
     expect(sv.highestAckedSeq).toBe(sv.highestSentSeq);
-    expect(sv.highestSentSeq).toBeGreaterThan(BigInt(sv.recordsSent - 1)); // NST spent a sequence number
+    expect(c.highestAckedSeq).toBeGreaterThanOrEqual(0n);
+    expect(c.highestAckedSeq).toBeLessThanOrEqual(c.highestSentSeq);
   });
 
   test('a TCPLS error becomes the documented TLS alert at the peer', () => {
     const t = setup();
     t.pump();
-    // a client-parity stream the client never opened, sent by the server: stream-id → illegal_parameter
-    t.serverSession.stream(1); // (server has not opened 1 either; craft the frame directly)
+    // a client-parity stream the client never opened, written raw by the server's TLS: stream-id → illegal_parameter
     const rec = draftProfile.encodeFrames([{ type: 'stream', streamId: 0, offset: 0n, data: Uint8Array.of(1), fin: false }]);
     t.tlsS.write(rec);
     t.pump();
@@ -154,8 +159,10 @@ describe('TCPLS over the TLS 1.3 engine (in memory)', () => {
     const closed = ev.find((e) => e.type === 'closed');
     expect(closed && closed.type === 'closed' && closed.error?.code).toBe('stream-id');
     expect(t.closes.c).toEqual(['alert']);
-    const errS = t.tlsEvents.s.includes('error');
-    expect(errS).toBe(true);
+    // the server's TLS received the fatal alert: illegal_parameter (47)
+    expect(t.serverErrors).toHaveLength(1);
+    expect(t.serverErrors[0]).toMatchObject({ code: 'alert-received', alert: 47 });
+    expect(t.serverSession.closed).toBe(true);
   });
 
   test('graceful close: close_notify both ways', () => {

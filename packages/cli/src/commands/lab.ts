@@ -158,7 +158,18 @@ async function cmdUp(argv: string[]): Promise<number> {
     fromLabError(e);
   }
   const json = a.flags.has('json');
-  const state = await labUp(opts, json ? undefined : (s) => process.stderr.write(`lab: ${s}\n`)).catch(fromLabError);
+  // Ctrl-C or a kill while building: labUp stops at its next step and removes what it created.
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let state;
+  try {
+    state = await labUp({ ...opts, signal: abort.signal }, json ? undefined : (s) => process.stderr.write(`lab: ${s}\n`)).catch(fromLabError);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   process.stdout.write(json ? JSON.stringify(state, null, 2) + '\n' : formatLabSummary(state));
   return 0;
 }

@@ -264,9 +264,10 @@ function spawnUserspaceBridge(prefix: string, ns: string, a: string, b: string, 
   return { pid, log, ns, exited: () => exited };
 }
 
-async function waitBridgeReady(b: StartedBridge): Promise<void> {
+async function waitBridgeReady(b: StartedBridge, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
+    if (signal?.aborted) throw new LabError(LabErrorCode.aborted, `interrupted while the delay bridge in ${b.ns} started; rolled back`);
     const text = existsSync(b.log) ? readFileSync(b.log, 'utf8') : '';
     if (/^ready /m.test(text)) return;
     if (b.exited() || !pidAlive(b.pid) || Date.now() > deadline) {
@@ -314,10 +315,15 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
   };
   const created: string[] = [];
   const bridgesStarting: StartedBridge[] = [];
+  const step = (name: string): void => {
+    if (opts.signal?.aborted) throw new LabError(LabErrorCode.aborted, `interrupted before step '${name}'; rolled back`);
+    progress(name);
+  };
   try {
     writeState(state);
-    progress('namespaces');
+    step('namespaces');
     for (const ns of plan.namespaces) {
+      if (opts.signal?.aborted) step('namespaces');
       await runOk('ip', ['netns', 'add', ns.name]);
       created.push(ns.name);
       const sysctls = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
@@ -327,7 +333,7 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
       await nsRunOk(ns.name, 'sysctl', ['-qw', ...sysctls]);
       await runOk('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
     }
-    progress('links');
+    step('links');
     for (const l of plan.links) {
       await runOk('ip', ['link', 'add', l.a.name, 'netns', l.a.ns, 'type', 'veth', 'peer', 'name', l.b.name, 'netns', l.b.ns]);
     }
@@ -347,12 +353,12 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
     }
     for (const r of plan.routes) add(r.ns, `route add default via ${r.via} dev ${r.dev}`);
     for (const [ns, lines] of batches) await runOk('ip', ['-n', ns, '-batch', '-'], lines.join('\n') + '\n');
-    progress('offloads');
+    step('offloads');
     // A userspace stack must see real segments with full checksums (docs/environment.md).
     for (const l of plan.links) {
       for (const e of [l.a, l.b]) await nsRunOk(e.ns, 'ethtool', ['-K', e.name, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off']);
     }
-    progress('shaping');
+    step('shaping');
     for (const t of plan.tbf) {
       const mtu = plan.links.flatMap((l) => [l.a, l.b]).find((e) => e.ns === t.ns && e.name === t.dev)?.mtu ?? 1500;
       await nsRunOk(t.ns, 'tc', ['qdisc', 'replace', 'dev', t.dev, 'root', 'tbf', 'rate', `${t.rate}bit`, 'burst', String(tbfBurstBytes(t.rate, mtu)), 'latency', '50ms']);
@@ -371,14 +377,14 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
       state.nftTables.push(`${ns}:netdev ${t}`);
     }
     if (plan.middlebox.length > 0) {
-      progress('middlebox');
+      step('middlebox');
       for (const r of plan.routers) {
         await nsRunOk(r, 'nft', ['-f', '-'], middleboxNft(prefix, plan.middlebox));
         state.nftTables.push(`${r}:inet ${nftTable(prefix, 'mbox')}`);
       }
     }
     for (const b of plan.bridges) {
-      progress(`delay bridge ${b.ns}`);
+      step(`delay bridge ${b.ns}`);
       const useNetem = plan.delayMode === 'netem' || (plan.delayMode === 'auto' && (await netemWorks(b.ns)));
       if (useNetem) {
         const br = `${prefix}-br${b.path}`;
@@ -398,7 +404,8 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
       }
     }
     // The bridges settle in parallel (each waits about a second before it reports ready).
-    await Promise.all(bridgesStarting.map((b) => waitBridgeReady(b)));
+    await Promise.all(bridgesStarting.map((b) => waitBridgeReady(b, opts.signal)));
+    step('collect');
     state.paths = plan.paths.map((p) => ({
       id: p.id,
       families: p.families,

@@ -13,6 +13,7 @@ export const LabErrorCode = {
   notFound: 'not-found',
   commandFailed: 'command-failed',
   bridgeFailed: 'bridge-failed',
+  aborted: 'aborted',
 } as const;
 export type LabErrorCode = (typeof LabErrorCode)[keyof typeof LabErrorCode];
 
@@ -259,4 +260,6 @@ export interface LabUpOptions {
   delayMode?: DelayMode;
   /** Tear down an existing lab of the same prefix first instead of refusing. */
   force?: boolean;
+  /** Aborting (e.g. on Ctrl-C) stops `labUp` at the next step and rolls back what it created. */
+  signal?: AbortSignal;
 }

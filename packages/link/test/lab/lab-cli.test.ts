@@ -2,10 +2,11 @@
  * `tcpls lab` as users run it: the built CLI (packages/cli/bin/tcpls.js over dist/), with its exit
  * codes, messages, JSON and cleanup. Root and namespaces needed.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../../../../test/support/env';
-import { ensureBuilt, leftovers, pidAlive, probe, repoRoot, run, startServer, stopAllServers } from './support/helpers';
+import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../../../../test/support/env.js';
+import { ensureBuilt, leftovers, pidAlive, probe, repoRoot, run, startServer, stopAllServers } from './support/helpers.js';
 
 const bin = join(repoRoot, 'packages/cli/bin/tcpls.js');
 const prefixes: string[] = [];
@@ -154,6 +155,23 @@ describeIf(netnsUnavailableReason(), 'tcpls lab (built CLI)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
+    expect(leftovers(prefix)).toEqual([]);
+  });
+
+  test('Ctrl-C while up is building rolls back: exit 1, no namespace, process or state left', async () => {
+    const prefix = newPrefix();
+    const child = spawn(process.execPath, [bin, 'lab', 'up', 'router', '--prefix', prefix, '--delay', '5', '--delay-mode', 'userspace'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const code = await new Promise<number | null>((res) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        // The bridge takes about a second to settle: interrupt in the middle of it.
+        if (d.includes('lab: delay bridge')) setTimeout(() => child.kill('SIGINT'), 200);
+      });
+      child.on('exit', (c) => res(c));
+    });
+    expect(err).toMatch(/interrupted.*rolled back/);
+    expect(code).toBe(1);
     expect(leftovers(prefix)).toEqual([]);
   });
 

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../../../../test/support/env';
-import { type LabState, labDown, labMiddlebox, labStatus, labUp, readLabState } from '../../src/lab/lab';
-import { LabError, parseMiddlebox } from '../../src/lab/options';
-import { ensureBuilt, leftovers, median, pidAlive, probe, readSyns, run, startServer, stopAllServers, waitResults } from './support/helpers';
+import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../../../../test/support/env.js';
+import { type LabState, labDown, labMiddlebox, labStatus, labUp, readLabState } from '../../src/lab/lab.js';
+import { LabError, parseMiddlebox } from '../../src/lab/options.js';
+import { ensureBuilt, leftovers, median, pidAlive, probe, readSyns, run, startServer, stopAllServers, waitResults } from './support/helpers.js';
 
 const prefixes: string[] = [];
 function newPrefix(): string {

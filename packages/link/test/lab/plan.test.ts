@@ -1,6 +1,6 @@
 /** Pure parts of the lab: input validation, subnet choice, naming and placement, the delay FIFO. */
 import fc from 'fast-check';
-import { DelayQueue } from '../../src/lab/delay-queue';
+import { DelayQueue } from '../../src/lab/delay-queue.js';
 import {
   LabError,
   PREFIX_MAX,
@@ -15,8 +15,8 @@ import {
   parseSubnet,
   parseTopology,
   subnetForPrefix,
-} from '../../src/lab/options';
-import { IFNAME_MAX, buildPlan, ownedNamespacePattern, tbfBurstBytes } from '../../src/lab/plan';
+} from '../../src/lab/options.js';
+import { IFNAME_MAX, buildPlan, ownedNamespacePattern, tbfBurstBytes } from '../../src/lab/plan.js';
 
 function usageMessage(f: () => unknown): string {
   try {

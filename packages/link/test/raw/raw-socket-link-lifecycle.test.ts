@@ -70,13 +70,27 @@ describeIf(netnsUnavailableReason(), 'RawSocketLink clean-up and errors (namespa
   });
 });
 
-const unprivileged = hasCommand('setpriv') && typeof process.getuid === 'function' && process.getuid() === 0
-  ? null
-  : 'needs root to drop to nobody with setpriv';
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
+
+/** Null when we can run the probe as user nobody: root, setpriv, and a checkout nobody can read. */
+function unprivilegedUnavailable(): string | null {
+  if (!(typeof process.getuid === 'function' && process.getuid() === 0) || !hasCommand('setpriv')) {
+    return 'needs root and setpriv to drop to user nobody';
+  }
+  try {
+    const check = `require(${JSON.stringify(require.resolve('@swc/core'))}); require('fs').accessSync(${JSON.stringify(OPEN_ERROR)})`;
+    execFileSync('setpriv', [...NOBODY, process.execPath, '-e', check], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'user nobody cannot read this checkout (e.g. it lives under /root)';
+  }
+}
+
+const unprivileged = unprivilegedUnavailable();
 
 describeIf(unprivileged, 'real links without privileges', () => {
   function asNobody(args: Record<string, unknown>): Record<string, unknown> {
-    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, RUN_TS, OPEN_ERROR, JSON.stringify(args)], { encoding: 'utf8' });
+    const out = execFileSync('setpriv', [...NOBODY, process.execPath, RUN_TS, OPEN_ERROR, JSON.stringify(args)], { encoding: 'utf8' });
     return jsonLines(out)[0];
   }
 

@@ -382,6 +382,19 @@ describe('SimNetwork routing', () => {
     expect(got).toEqual([77]);
   });
 
+  test('malformed packets (too short, unknown IP version) are refused by send() and counted', () => {
+    const sim = new SimNetwork({ seed: 1 });
+    const h = sim.addHost('h', { addresses: ['10.0.0.1'] });
+    const o = sim.addHost('o', { addresses: ['10.0.0.2'] });
+    sim.connect(h, o);
+    expect(h.send(new Uint8Array(0))).toBe(false);
+    expect(h.send(Uint8Array.of(0x45, 0, 0, 10))).toBe(false);
+    expect(h.send(new Uint8Array(60).fill(0x50))).toBe(false);
+    expect(h.send(new Uint8Array(30).fill(0x60))).toBe(false); // IPv6 needs 40 bytes
+    expect(h.stats.malformed).toBe(4);
+    expect(sim.runUntilIdle()).toBe(0);
+  });
+
   test('configuration errors are typed', () => {
     const sim = new SimNetwork({ seed: 1 });
     const a = sim.addHost('a', { addresses: ['10.0.0.1'] });
@@ -438,5 +451,35 @@ describe('SimNetwork clock edge cases', () => {
     const l = sim.connect('a', 'b', { delay: 1 });
     expect(l.name).toBe('a-b');
     expect(() => sim.connect('a', 'nope')).toThrow(expect.objectContaining({ code: 'unknown-node' }));
+  });
+});
+
+describe('ready-made topologies', () => {
+  test('simPair: one link with the given settings, IPv4 and IPv6 both routed', async () => {
+    const { simPair } = await import('@tcpls/link');
+    const { sim, client, server, link } = simPair({ seed: 1, link: { delay: 7 } });
+    const t: number[] = [];
+    server.onPacket(() => t.push(sim.now));
+    client.send(ipv4Packet('10.0.0.1', '10.0.0.2', 64, 0));
+    client.send(ipv6Packet('fd00::1', 'fd00::2', 64, 0));
+    sim.runUntilIdle();
+    expect(t).toEqual([7, 7]);
+    expect(link.name).toBe('link');
+  });
+
+  test('dumbbell: flows of every pair cross the shared bottleneck queue', async () => {
+    const { dumbbell } = await import('@tcpls/link');
+    const d = dumbbell({ seed: 1, pairs: 3, bottleneck: { rate: 8e6, delay: 10, queuePackets: 5 } });
+    const got = [0, 0, 0];
+    d.servers.forEach((s, i) => s.onPacket(() => got[i]++));
+    d.sim.clock.setTimer(0, () => {
+      for (let k = 0; k < 10; k++) d.clients.forEach((c, i) => c.send(ipv4Packet(`10.1.0.${i + 1}`, `10.2.0.${i + 1}`, 1000, k)));
+    });
+    d.sim.runUntilIdle();
+    const st = d.bottleneck.forward.stats;
+    expect(st.sent).toBe(30);
+    // One on the wire and five queued at a time: the rest of the simultaneous burst is dropped.
+    expect(st.dropped.queue).toBe(24);
+    expect(got.reduce((a, b) => a + b, 0)).toBe(6);
   });
 });

@@ -16,6 +16,8 @@ export interface NsPair {
   serverIf: string;
   v4: { client: string; server: string; spare: string; prefixLength: number };
   v6: { client: string; server: string; spare: string; prefixLength: number };
+  /** Whether TSO/GSO/checksum offload could be turned off on the server's veth (needs ethtool). */
+  serverOffloadsOff: boolean;
   /** Runs a command in a namespace and returns its stdout. */
   exec(ns: string, cmd: string, args: string[], input?: string): string;
   /** Starts a long-running process in a namespace; destroy() ends it (by PID) if still running. */
@@ -46,6 +48,7 @@ export function createNsPair(prefix: string): NsPair {
     serverIf,
     v4: { client: `10.77.${octet}.1`, server: `10.77.${octet}.2`, spare: `10.77.${octet}.77`, prefixLength: 24 },
     v6: { client: `fd00:77:${octet.toString(16)}::1`, server: `fd00:77:${octet.toString(16)}::2`, spare: `fd00:77:${octet.toString(16)}::77`, prefixLength: 64 },
+    serverOffloadsOff: false,
     exec: (ns, cmd, args, input) => sh('ip', ['netns', 'exec', ns, cmd, ...args], input),
     spawnIn(ns, cmd, args) {
       const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,8 +91,9 @@ export function createNsPair(prefix: string): NsPair {
     // (environment.md, "Offloads on veth"): these tests want complete, checksummed segments.
     try {
       pair.exec(server, 'ethtool', ['-K', serverIf, 'tx', 'off', 'tso', 'off', 'gso', 'off']);
+      pair.serverOffloadsOff = true;
     } catch {
-      // ethtool missing: the SYN-ACKs these tests look at are small and unaffected by TSO anyway
+      // ethtool missing: segments from the server may carry partial checksums; tests say so
     }
   } catch (e) {
     pair.destroy();
@@ -151,4 +155,15 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Why the SYN/SYN-ACK namespace tests cannot run here, or null. */
+export function probeUnavailableReason(base: string | null): string | null {
+  if (base !== null) return base;
+  try {
+    execFileSync('sh', ['-c', 'command -v tcpdump'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return "needs the 'tcpdump' command (scripts/setup.sh installs it)";
+  }
 }

@@ -19,6 +19,8 @@ export interface ProbeRun {
   stderr: string;
   /** tcpdump's text rendering of every TCP packet seen on the client's veth. */
   capture: string[];
+  /** The same capture rendered with -v (IP header fields: ttl/hlim, tos/class). */
+  verbose: string;
 }
 
 /** Runs syn-probe.ts in the client namespace while tcpdump records TCP on the client's veth. */
@@ -36,7 +38,8 @@ export async function runProbe(ns: NsPair, args: Record<string, unknown>): Promi
     if (process.env.HR_DEBUG) console.log(r.stdout, r.stderr);
     const text = execFileSync('tcpdump', ['-r', file, '-n'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     if (process.env.HR_DEBUG) console.log(text);
-    return { events: jsonLines(r.stdout), stderr: r.stderr, capture: text.split('\n').filter((l) => l.length > 0) };
+    const verbose = execFileSync('tcpdump', ['-r', file, '-n', '-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { events: jsonLines(r.stdout), stderr: r.stderr, capture: text.split('\n').filter((l) => l.length > 0), verbose };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

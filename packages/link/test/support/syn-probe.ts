@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     link = l;
   }
   out({ event: 'opened', ...extra, ...netState() });
-  const syn = buildSyn({ src: a.local, dst: a.peer, sport: a.sport, dport: a.dport, seq: 0x01020304, tsVal: 0x11223344 });
+  const syn = buildSyn({ src: a.local, dst: a.peer, sport: a.sport, dport: a.dport, seq: 0x01020304, tsVal: 0x11223344, ttl: 37 });
   const got = new Promise<Uint8Array | null>((resolve) => {
     const timer = setTimeout(() => resolve(null), 4000);
     link!.onPacket((p) => {

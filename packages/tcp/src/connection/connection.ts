@@ -24,7 +24,7 @@ import {
 
 export type TraceSink = (rec: TraceRecord) => void;
 
-export interface ConnectOptions {
+export interface TcpConnectOptions {
   local: Endpoint;
   remote: Endpoint;
   /** Initial send sequence number (e.g. from isnRfc6528). */
@@ -36,7 +36,7 @@ export interface ConnectOptions {
   trace?: TraceSink;
 }
 
-export interface AcceptOptions extends ConnectOptions {
+export interface TcpAcceptOptions extends TcpConnectOptions {
   /** The SYN that opened the connection (passive OPEN). */
   syn: SegmentIn;
 }
@@ -45,7 +45,7 @@ export interface AcceptOptions extends ConnectOptions {
  * A connection restored from a SYN cookie: what the cookie recovered about the handshake (the
  * Host encodes and checks the cookie). `iss` is the cookie ISN of our SYN-ACK.
  */
-export interface AcceptEstablishedOptions extends ConnectOptions {
+export interface TcpAcceptEstablishedOptions extends TcpConnectOptions {
   /** The peer's ISN (the ACK's seq - 1). */
   irs: number;
   /** The peer's MSS as recovered (null = not announced: 536 / 1220 is used). */
@@ -216,7 +216,7 @@ export class TcpConnection {
   };
   private readonly unknownOptions: Record<number, number> = {};
 
-  private constructor(o: ConnectOptions, passive: boolean) {
+  private constructor(o: TcpConnectOptions, passive: boolean) {
     this.local = { address: o.local.address, port: o.local.port };
     this.remote = { address: o.remote.address, port: o.remote.port };
     const cfg: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...(o.config ?? {}) };
@@ -258,7 +258,7 @@ export class TcpConnection {
   // =====================================================================================
 
   /** Active OPEN: CLOSED -> SYN-SENT; the SYN comes out of pollTransmit. */
-  static connect(o: ConnectOptions): TcpConnection {
+  static connect(o: TcpConnectOptions): TcpConnection {
     const c = new TcpConnection(o, false);
     c.setState('SYN-SENT');
     c.synToSend = true;
@@ -266,7 +266,7 @@ export class TcpConnection {
   }
 
   /** Passive OPEN completed by a SYN that a listener received: LISTEN -> SYN-RECEIVED (3.10.7.2). */
-  static accept(o: AcceptOptions): TcpConnection {
+  static accept(o: TcpAcceptOptions): TcpConnection {
     const t = o.syn.tcp;
     if ((t.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) !== TcpFlag.SYN) {
       throw new TcpError('invalid-state', 'accept() needs a segment with SYN set and ACK/RST clear');
@@ -294,7 +294,7 @@ export class TcpConnection {
   }
 
   /** A connection restored from a valid SYN-cookie ACK: straight to ESTABLISHED. */
-  static acceptEstablished(o: AcceptEstablishedOptions): TcpConnection {
+  static acceptEstablished(o: TcpAcceptEstablishedOptions): TcpConnection {
     const c = new TcpConnection(o, true);
     const k = o;
     c.irs = k.irs >>> 0;
@@ -1036,6 +1036,8 @@ export class TcpConnection {
         this.trace('recovery-end', { kind });
       } else {
         if (!this.sackOk) this.dupAcks = Math.max(0, this.dupAcks - Math.ceil(acked / this.sndMssBase));
+        // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacknowledged segment at once.
+        if (this.recovery.kind === 'fast') this.rtxHeadNow = true;
         if (this.recovery.kind === 'rto') this.cc.onAck(acked, rtt, now, flightBefore);
         this.trace('partial-ack', { acked });
       }

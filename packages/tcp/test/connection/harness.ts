@@ -3,7 +3,7 @@
  * (`recv`) and check what it sends (`send`, `noSend`).
  */
 import { TcpFlag, type TcpOption, type TcpRepr } from '../../src/wire/types.js';
-import { TcpConnection, type ConnectOptions } from '../../src/connection/connection.js';
+import { TcpConnection, type TcpConnectOptions } from '../../src/connection/connection.js';
 import type { SegmentOut, TcpConfig, TcpEvent, TraceRecord } from '../../src/connection/types.js';
 
 export const F = TcpFlag;
@@ -126,7 +126,7 @@ export function describe(o: SegmentOut): string {
   return `<seq=${t.seq}><ack=${t.ack}><ctl=${flagNames(t.flags)}><len=${t.payload.length}><wnd=${t.window}>`;
 }
 
-export function connectScript(config: Partial<TcpConfig> = PLAIN, extra: Partial<ConnectOptions> = {}): Script {
+export function connectScript(config: Partial<TcpConfig> = PLAIN, extra: Partial<TcpConnectOptions> = {}): Script {
   const traces: TraceRecord[] = [];
   const conn = TcpConnection.connect({
     local: LOCAL,
@@ -143,7 +143,8 @@ export function connectScript(config: Partial<TcpConfig> = PLAIN, extra: Partial
 /** SYN-SENT with the SYN already sent. */
 export function synSent(config: Partial<TcpConfig> = PLAIN): Script {
   const s = connectScript(config);
-  s.send({ seq: LOCAL_ISS, flags: F.SYN });
+  const syn = s.send({ seq: LOCAL_ISS });
+  expect(syn.tcp.flags & (F.SYN | F.ACK | F.RST | F.FIN)).toBe(F.SYN);
   return s;
 }
 
