@@ -39,8 +39,20 @@ export const defaultApplyPolicy: ApplyPolicy = {
   congestionControllers: [],
 };
 
+/**
+ * Chooses the connection that carries stream data and session frames at each flush (the
+ * multipath scheduler's hook; per-connection frames always stay on their own connection).
+ * Gets the open connections' statistics, sorted by id; returns one of their ids.
+ */
+export type ConnectionScheduler = (open: readonly ConnectionStats[], now: number) => number;
+
+/** The default: the lowest-id open connection (all traffic on the first path). */
+export const lowestIdScheduler: ConnectionScheduler = (open) => open[0].id;
+
 export interface TcplsSessionOptions {
   role: Role;
+  /** Which connection carries stream data (default: lowest id). */
+  scheduler?: ConnectionScheduler;
   /** Injected randomness (tokens). */
   random: (n: number) => Uint8Array;
   profile?: TcplsProfile;
@@ -186,6 +198,7 @@ export class TcplsSession {
   private readonly tokensInAdvance: number;
   private readonly sendBufferLimit: number;
   private readonly window: number;
+  private readonly scheduler: ConnectionScheduler;
 
   private state: 'open' | 'closing' | 'closed' = 'open';
   private error: TcplsError | undefined;
@@ -216,6 +229,7 @@ export class TcplsSession {
     this.tokensInAdvance = opts.tokensInAdvance ?? 4;
     this.sendBufferLimit = opts.sendBufferLimit ?? 256 * 1024;
     this.window = this.profile.limits.initialStreamWindow;
+    this.scheduler = opts.scheduler ?? lowestIdScheduler;
     // draft §4.3: client-opened streams are even, server-opened odd.
     this.nextLocalStream = this.role === 'client' ? 0 : 1;
     this.nextPeerStream = this.role === 'client' ? 1 : 0;
@@ -778,14 +792,18 @@ export class TcplsSession {
 
   /**
    * Builds and sends records: per-connection frames (ACKs, reports, pings) on their own
-   * connection; session frames and stream data on the primary connection (the lowest open id;
-   * a scheduler comes with multipath). Stream data respects peer credit and channel capacity.
+   * connection; session frames and stream data on the connection the scheduler picks (default:
+   * the lowest open id). Stream data respects peer credit and channel capacity.
    */
   flush(now: number): void {
     if (this.state === 'closed') return;
-    const primary = this.primary();
-    if (!primary) return;
-    for (const c of this.openConnections()) {
+    const open = this.openConnections();
+    if (open.length === 0) return;
+    const stats = this.stats().connections.filter((c) => !c.closed).sort((x, y) => x.id - y.id);
+    const pick = this.scheduler(stats, now);
+    const primary = open.find((c) => c.id === pick);
+    if (!primary) throw new TcplsError('api-misuse', `scheduler picked connection ${pick}, which is not open`);
+    for (const c of open) {
       const b = new RecordBuilder(this.recordLimit(c), (f) => this.profile.frameSize(f), (frames) => this.sendRecordOn(c, frames, now));
       if (c.ackPending) {
         c.ackPending = false;

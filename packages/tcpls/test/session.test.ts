@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { type Frame, type TcplsEvent, type TcplsSession, TcplsError, draftProfile } from '../src/index.js';
-import { FakeChannel, makePair } from './fakes.js';
+import { sessionFrameArb } from './arbitraries.js';
+import { FakeChannel, FakeTcp, clientSyn, makePair, serverSynAck } from './fakes.js';
 
 const enc = (frames: Frame[]) => draftProfile.encodeFrames(frames);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -411,6 +413,28 @@ describe('TcplsSession close (docs/wire-format.md §5)', () => {
   });
 });
 
+describe('TcplsSession connection scheduler hook', () => {
+  test('a scheduler that picks connection 1 moves stream data there; per-connection frames stay put', () => {
+    const p = makePair({ scheduler: (open) => open[open.length - 1].id });
+    const ch0 = p.addConnection(0);
+    const ch1 = p.addConnection(1);
+    p.pump();
+    const before0 = ch0.c.sent;
+    p.client.openStream().write(pattern(5000, 1));
+    p.client.flush(0);
+    expect(ch0.c.sent).toBe(before0);
+    expect(ch1.c.outbox.length).toBeGreaterThan(0);
+    p.pump();
+    expect(Buffer.from(readAll(p.server, 0)).equals(Buffer.from(pattern(5000, 1)))).toBe(true);
+  });
+
+  test('a scheduler that names a connection that is not open is a programming error', () => {
+    const p = makePair({ scheduler: () => 7 });
+    p.addConnection(0);
+    expect(() => p.client.flush(0)).toThrow(expect.objectContaining({ code: 'api-misuse' }));
+  });
+});
+
 describe('TcplsSession addresses', () => {
   test('New Address / Remove Address reach the peer as events', () => {
     const p = connected();
@@ -423,5 +447,30 @@ describe('TcplsSession addresses', () => {
     p.server.removeAddress(2); // unknown: ignored by the peer
     p.pump();
     expect(p.events(p.client)).toEqual([{ type: 'address-removed', addressId: 1 }]);
+  });
+});
+
+describe('TcplsSession under hostile input (fast-check)', () => {
+  test('any sequence of records never throws out of receiveRecord/flush; a close always carries an alert; buffers stay bounded', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('client' as const, 'server' as const), fc.array(fc.array(sessionFrameArb, { minLength: 1, maxLength: 6 }), { maxLength: 25 }), (victim, records) => {
+        const p = makePair();
+        p.addConnection(0, new FakeTcp({ sent: clientSyn(), received: serverSynAck() }), new FakeTcp({ sent: serverSynAck(), received: clientSyn() }));
+        p.addConnection(1);
+        p.client.openStream().write(text('hello'));
+        p.server.openStream().write(text('hello'));
+        p.pump();
+        const target = victim === 'server' ? p.server : p.client;
+        let seq = 100n;
+        for (const frames of records) {
+          target.receiveRecord(0, seq++, enc(frames), 0);
+          target.flush(0);
+          if (target.closed) break;
+          for (let id = 0; id < 10; id++) expect(target.stream(id)?.readable ?? 0).toBeLessThanOrEqual(65536 + 64);
+        }
+        if (target.closed && target.closeError) expect(target.closeError.alert).toBeDefined();
+      }),
+      { numRuns: 400 },
+    );
   });
 });

@@ -48,7 +48,11 @@ export interface RawSocketLinkOptions {
   localAddress: string;
   /** SO_MARK for our packets; the RST guard lets marked RSTs through. Default DEFAULT_RAW_LINK_MARK. */
   mark?: number;
-  /** Local ports the stack uses: reserved from the kernel, and the only ones the RST guard covers. */
+  /**
+   * Local ports the stack uses: reserved from the kernel, the only ones the RST guard covers, and
+   * the only destination ports delivered (so the stack never sees, and never resets, the kernel's
+   * own connections on the same address). Without it every TCP packet for the address is delivered.
+   */
   ports?: number[];
   /** SO_RCVBUFFORCE (IPv4 socket). */
   rcvBufBytes?: number;
@@ -80,6 +84,8 @@ export class RawSocketLink implements PacketIo {
   private closed = false;
   private readonly counters = new RealLinkCounters();
   private readonly localBytes: Uint8Array;
+  /** Destination ports delivered (null: all). */
+  private readonly portFilter: Set<number> | null;
   // Strong references to the native objects for as long as the link lives (a collected raw-socket
   // stops delivering, a collected Cap corrupts the heap).
   private sock: RawSocket | null;
@@ -107,6 +113,7 @@ export class RawSocketLink implements PacketIo {
     this.device = init.device;
     this.tap = init.opts.tap;
     this.localBytes = ipToBytes(init.opts.localAddress)!;
+    this.portFilter = init.opts.ports !== undefined && init.opts.ports.length > 0 ? new Set(init.opts.ports) : null;
     this.sock = init.sock;
     this.wrap = init.sock.wrap;
     this.recvBuf = Buffer.alloc(RECV_BUFFER_BYTES);
@@ -222,8 +229,13 @@ export class RawSocketLink implements PacketIo {
       return;
     }
     const totalLength = (buf[2] << 8) | buf[3];
-    if (totalLength < 20 || totalLength > n) {
+    const ihl = (buf[0] & 0x0f) * 4;
+    if (totalLength < ihl || ihl < 20 || totalLength > n) {
       this.counters.drop(totalLength > n ? 'truncated' : 'malformed');
+      return;
+    }
+    if (!this.portWanted(buf, ihl, totalLength)) {
+      this.counters.filtered++;
       return;
     }
     this.deliver(buf, 0, totalLength);
@@ -268,7 +280,18 @@ export class RawSocketLink implements PacketIo {
       this.counters.drop('truncated');
       return;
     }
+    if (!this.portWanted(buf, off + 40, off + total)) {
+      this.counters.filtered++;
+      return;
+    }
     this.deliver(buf, off, total);
+  }
+
+  /** Whether the TCP header at `tcpOff` goes to one of our ports (always, without a port list). */
+  private portWanted(buf: Uint8Array, tcpOff: number, end: number): boolean {
+    if (this.portFilter === null) return true;
+    if (tcpOff + 4 > end) return false;
+    return this.portFilter.has((buf[tcpOff + 2] << 8) | buf[tcpOff + 3]);
   }
 
   private deliver(buf: Uint8Array, off: number, len: number): void {

@@ -1,5 +1,6 @@
 import { describeIf, netnsUnavailableReason } from '../../../../test/support/env.js';
-import { type NsPair, createNsPair, probeUnavailableReason } from '../support/netns.js';
+import { join } from 'node:path';
+import { type NsPair, createNsPair, jsonLines, probeUnavailableReason, runTsIn } from '../support/netns.js';
 import { readSegment } from '../support/packets.js';
 import { ipToBytes } from '../../src/real/addr.js';
 import { event, rstLinesFrom, runProbe, startListener } from '../support/probe-helpers.js';
@@ -17,7 +18,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
       const dport = 20000 + Math.floor(Math.random() * 10000);
       const sport = 40000 + Math.floor(Math.random() * 10000);
       await startListener(ns, a.server, dport);
-      const run = await runProbe(ns, { link: 'raw', local: a.client, peer: a.server, dport, sport });
+      const run = await runProbe(ns, { link: 'raw', local: a.client, peer: a.server, dport, sport, inbound: { ns: ns.server, port: 9, waitMs: 800 } });
 
       const opened = event(run, 'opened');
       const table = (opened.rstTable as { name: string; family: string }).name;
@@ -47,11 +48,17 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
       // The IP header on the wire is the one we built (TTL / hop limit 37, not the kernel's 64).
       expect(run.verbose).toMatch(family === 4 ? /ttl 37\b/ : /hlim 37\b/);
 
+      // The kernel's own traffic on the same address (a connection attempt to port 9, not one of
+      // the link's ports) is not delivered to the stack, and its RST there is left alone.
+      expect(event(run, 'inbound').synFrom).toBeNull();
+      expect(rstLinesFrom(run, a.client, 9).length).toBeGreaterThan(0);
+
       const closed = event(run, 'closed');
       // stats() and the tap saw our SYN go out and the SYN-ACK come in, with wall-clock times.
       const st = closed.stats as { packetsOut: number; packetsIn: number; bytesOut: number };
       expect(st.packetsOut).toBeGreaterThanOrEqual(1);
       expect(st.packetsIn).toBeGreaterThanOrEqual(1);
+      expect((closed.stats as { filtered: number }).filtered).toBeGreaterThanOrEqual(1);
       const tapped = closed.tapped as { dir: string; len: number; t: number }[];
       expect(tapped.some((x) => x.dir === 'out' && x.len === (family === 4 ? 60 : 80))).toBe(true);
       expect(tapped.some((x) => x.dir === 'in' && x.len === hexLen(hex!))).toBe(true);
@@ -68,6 +75,20 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
     const run = await runProbe(ns, { link: 'raw', local: ns.v4.client, peer: ns.v4.server, dport, sport, suppressRst: false });
     expect(event(run, 'synack').hex).not.toBeNull();
     expect(rstLinesFrom(run, ns.v4.client, sport).length).toBeGreaterThan(0);
+  });
+
+  test('a burst of 400 SYNs sent in one go is accepted and every SYN-ACK is delivered (batch send, drain loop)', async () => {
+    const dport = 20000 + Math.floor(Math.random() * 10000);
+    const sport = 41000 + Math.floor(Math.random() * 1000);
+    await startListener(ns, ns.v4.server, dport);
+    const r = await runTsIn(ns.client, join(__dirname, '../support/burst-probe.ts'), [
+      JSON.stringify({ link: 'raw', local: ns.v4.client, peer: ns.v4.server, dport, sport, count: 400 }),
+    ]);
+    const d = jsonLines(r.stdout).find((l) => l.event === 'done');
+    if (d === undefined) throw new Error(`burst probe failed: ${r.stdout} ${r.stderr.slice(-1500)}`);
+    expect(d.accepted).toBe(400);
+    expect(d.answered).toBe(400);
+    expect((d.stats as { drops: Record<string, number> }).drops).toEqual({});
   });
 });
 

@@ -26,7 +26,7 @@ interface ProbeArgs {
    * After the SYN/SYN-ACK: flush the server's neighbour cache and have its kernel connect to us,
    * so it must resolve our address (through the link's ARP/NA answers) to reach us.
    */
-  inbound?: { ns: string; port: number };
+  inbound?: { ns: string; port: number; waitMs?: number };
 }
 
 function out(o: Record<string, unknown>): void {
@@ -82,10 +82,10 @@ async function main(): Promise<void> {
   out({ event: 'closed', stats, tapped, ...netState() });
 }
 
-async function inbound(link: PacketIo, a: ProbeArgs, ib: { ns: string; port: number }): Promise<Record<string, unknown>> {
+async function inbound(link: PacketIo, a: ProbeArgs, ib: { ns: string; port: number; waitMs?: number }): Promise<Record<string, unknown>> {
   execFileSync('ip', ['netns', 'exec', ib.ns, 'ip', 'neigh', 'flush', 'all']);
   const got = new Promise<Uint8Array | null>((resolve) => {
-    const timer = setTimeout(() => resolve(null), 4000);
+    const timer = setTimeout(() => resolve(null), ib.waitMs ?? 4000);
     link.onPacket((p) => {
       const s = readSegment(p);
       if (s !== null && s.dport === ib.port && (s.flags & 0x12) === 0x02) {

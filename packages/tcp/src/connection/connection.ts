@@ -413,15 +413,14 @@ export class TcpConnection {
     if (avail === 0) return null;
     const n = maxBytes === undefined ? avail : Math.max(0, Math.min(avail, Math.floor(maxBytes)));
     if (n === 0) return null;
-    const before = this.windowToAdvertise();
     const out = this.rcvBuf.read(n);
-    // Window update (RFC 9293 3.8.6.2.2): tell the peer when the window opened by a useful amount.
+    // Window update (RFC 9293 3.8.6.2.2 / 3.8.6.2.1): windowToAdvertise() already applies receiver
+    // SWS avoidance; like Linux, send an update only when the advertised window is at most half
+    // the buffer and would at least double, so a reading application does not cause ACK storms.
     if (this.isSynchronized() && !this.finReceived) {
       const after = this.windowToAdvertise();
       const cur = Math.max(0, seqSub(this.rcvAdvRight, this.rcvNxt));
-      if (after > before && (cur < this.rcvMssEst || after - cur >= Math.max(2 * this.rcvMssEst, this.cfg.recvBufferBytes >>> 1))) {
-        this.ackNow = true;
-      }
+      if (after > cur && cur * 2 <= this.cfg.recvBufferBytes && after >= 2 * cur) this.ackNow = true;
     }
     return out;
   }

@@ -79,13 +79,22 @@ export interface HostStats {
 }
 
 /**
- * One connection as the host manages it: the engine plus a listener for its events. `onEvent` is
- * called synchronously, after the host has flushed the connection's output.
+ * One connection as the host manages it: the engine plus a listener for its events.
+ *
+ * Events are never delivered re-entrantly: a read(), write(), shutdown() or abort() made inside an
+ * event handler only flushes output, and the host's dispatch loop delivers the events it caused
+ * after the handler returns; the same calls made outside a handler (e.g. from a stdin callback)
+ * have their events delivered from a zero-delay clock timer. So a loop like
+ * `for (let d = c.read(); d; d = c.read()) sink.push(d)` never sees 'peer-closed' in the middle.
  */
 export class HostConnection {
   onEvent: ((ev: TcpEvent, c: HostConnection) => void) | null = null;
   /** Set once the connection reached CLOSED and left the host's table. */
   released = false;
+  /** Events taken from the engine, not yet delivered. */
+  readonly queued: TcpEvent[] = [];
+  /** The listener to tell (onConnection) just before 'connected' is delivered. */
+  acceptBy: Listener | null = null;
   constructor(
     readonly host: Host,
     readonly conn: TcpConnection,
@@ -103,22 +112,22 @@ export class HostConnection {
   /** Queues data and sends what the windows allow; returns the bytes accepted. */
   write(data: Uint8Array): number {
     const n = this.conn.write(data);
-    this.host.service(this);
+    this.host.service(this, true);
     return n;
   }
   read(maxBytes?: number): Uint8Array | null {
     const d = this.conn.read(maxBytes);
     // Reading opens the receive window: let the engine send a window update if it wants to.
-    if (d) this.host.service(this);
+    if (d) this.host.service(this, true);
     return d;
   }
   shutdown(): void {
     this.conn.shutdown();
-    this.host.service(this);
+    this.host.service(this, true);
   }
   abort(): void {
     this.conn.abort();
-    this.host.service(this);
+    this.host.service(this, true);
   }
 }
 
@@ -182,6 +191,10 @@ export class Host {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private closed = false;
+  /** Connections with undelivered events. */
+  private readonly dirty = new Set<HostConnection>();
+  private dispatching = false;
+  private deferred: TimerHandle | null = null;
 
   constructor(opts: HostOptions) {
     if (opts.addresses.length === 0) throw new Error('Host needs at least one local address');
@@ -244,8 +257,8 @@ export class Host {
     const hc = new HostConnection(this, conn, key);
     this.connections.set(key, hc);
     this.stats.connectionsOpened++;
-    // Flush the SYN after the caller had a chance to set onEvent (same turn for real links).
-    this.service(hc);
+    // Flush the SYN; events (none yet, normally) wait for the caller to set onEvent.
+    this.service(hc, true);
     return hc;
   }
 
@@ -408,7 +421,7 @@ export class Host {
     const hc = new HostConnection(this, conn, key);
     this.connections.set(key, hc);
     this.stats.connectionsOpened++;
-    l.onConnection(hc);
+    hc.acceptBy = l;
     this.service(hc);
     return true;
   }
@@ -420,10 +433,11 @@ export class Host {
   }
 
   /**
-   * Flushes a connection's output, delivers its events, re-arms the timer, and releases it once
-   * closed. Called after every input to the connection (segment, timeout, API call).
+   * Flushes a connection's output, takes its events (doing the host's own bookkeeping at once:
+   * SYN-queue accounting, release on close), re-arms the timer, and delivers the events: right
+   * away after a packet or a timeout, later (see HostConnection) after an API call.
    */
-  service(hc: HostConnection): void {
+  service(hc: HostConnection, fromApi = false): void {
     const conn = hc.conn;
     const now = this.clock.now();
     const local = conn.local.address;
@@ -431,29 +445,61 @@ export class Host {
     for (let seg = conn.pollTransmit(now); seg !== null; seg = conn.pollTransmit(now)) {
       this.emit(local, remote, seg.tcp, seg.ecn);
     }
+    let any = false;
     for (let ev = conn.pollEvent(); ev !== null; ev = conn.pollEvent()) {
+      any = true;
       if (ev.type === 'connected' || ev.type === 'closed') {
         const l = this.pendingAccept.get(hc);
         if (l) {
           this.pendingAccept.delete(hc);
           l.synReceived--;
-          if (ev.type === 'connected') l.onConnection(hc);
+          if (ev.type === 'connected') hc.acceptBy = l;
         }
       }
-      if (ev.type === 'closed') {
+      if (ev.type === 'closed' && !hc.released) {
         if (this.connections.get(hc.key) === hc) {
           this.connections.delete(hc.key);
           this.stats.connectionsClosed++;
         }
         hc.released = true;
       }
-      hc.onEvent?.(ev, hc);
+      hc.queued.push(ev);
     }
-    // A handler may have written or closed: the engine's output is flushed by that call's own
-    // service(); here only the deadline is left.
+    if (any) this.dirty.add(hc);
     if (!hc.released) {
       const at = conn.pollTimeout();
       if (at !== null) this.schedule(at, hc);
+    }
+    if (this.dirty.size === 0 || this.dispatching) return;
+    if (fromApi) {
+      if (this.deferred === null) this.deferred = this.clock.setTimer(now, () => {
+        this.deferred = null;
+        this.dispatch();
+      });
+    } else {
+      this.dispatch();
+    }
+  }
+
+  /** Delivers queued events until none is left (handlers may cause more). */
+  private dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (this.dirty.size > 0) {
+        const hc: HostConnection = this.dirty.values().next().value!;
+        this.dirty.delete(hc);
+        for (let ev = hc.queued.shift(); ev !== undefined; ev = hc.queued.shift()) {
+          if (ev.type === 'connected' && hc.acceptBy) {
+            const l = hc.acceptBy;
+            hc.acceptBy = null;
+            l.onConnection(hc);
+          }
+          hc.onEvent?.(ev, hc);
+        }
+      }
+    } finally {
+      this.dispatching = false;
     }
   }
 
@@ -540,6 +586,8 @@ export class Host {
     this.closed = true;
     this.timer?.cancel();
     this.timer = null;
+    this.deferred?.cancel();
+    this.deferred = null;
     this.heap = [];
     this.io.onPacket(() => {});
   }

@@ -95,7 +95,7 @@ export class TcpSocket extends Duplex {
 
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.hc?.conn.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined);
-    if (this.hc) this.hc.host.service(this.hc);
+    if (this.hc) this.hc.host.service(this.hc, true);
     return this;
   }
 

@@ -35,8 +35,12 @@ export class TLSSocket extends Duplex {
   private waitingDrain: (() => void) | null = null;
   private keylogFile: string | null = null;
 
-  constructor(engine: TlsConnection, socket: Duplex, opts: { keylogFile?: string } = {}) {
-    super({ allowHalfOpen: true });
+  /**
+   * `allowHalfOpen` false (the default, as node:net) answers the peer's close_notify with ours
+   * and ends the transport; true keeps our sending side open (TLS 1.3 half-close, 6.1).
+   */
+  constructor(engine: TlsConnection, socket: Duplex, opts: { keylogFile?: string; allowHalfOpen?: boolean } = {}) {
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false });
     this.engine = engine;
     this.socket = socket;
     this.keylogFile = opts.keylogFile ?? null;

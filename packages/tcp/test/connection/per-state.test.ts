@@ -1,0 +1,176 @@
+/**
+ * The same SEGMENT ARRIVES / user-call rules checked in every synchronized state
+ * (RFC 9293 3.10.7.4 and 3.10.4/3.10.5), plus the handshake timeouts.
+ */
+import type { TcpState } from '../../src/connection/types.js';
+import { TcpError } from '../../src/connection/types.js';
+import { F, LOCAL_ISS, PLAIN, REMOTE_ISS, Script, established, synSent } from './harness.js';
+
+const L = LOCAL_ISS + 1;
+const R = REMOTE_ISS + 1;
+
+interface At {
+  s: Script;
+  /** Our SND.NXT and the peer's next sequence number (RCV.NXT) in that state. */
+  sndNxt: number;
+  rcvNxt: number;
+}
+
+function inState(state: TcpState): At {
+  const s = established({ ...PLAIN, timeWaitMs: 10_000 });
+  switch (state) {
+    case 'ESTABLISHED':
+      return { s, sndNxt: L, rcvNxt: R };
+    case 'FIN-WAIT-1':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      return { s, sndNxt: L + 1, rcvNxt: R };
+    case 'FIN-WAIT-2':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L + 1, flags: F.ACK });
+      return { s, sndNxt: L + 1, rcvNxt: R };
+    case 'CLOSE-WAIT':
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L, rcvNxt: R + 1 };
+    case 'CLOSING':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    case 'LAST-ACK':
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    case 'TIME-WAIT':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L + 1, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    default:
+      throw new Error(`no builder for ${state}`);
+  }
+}
+
+const SYNCHRONIZED: TcpState[] = ['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT'];
+
+function closedWith(s: Script): TcpError | null | undefined {
+  const e = s.events().find((x) => x.type === 'closed');
+  return e && e.type === 'closed' ? e.error : undefined;
+}
+
+describe.each(SYNCHRONIZED)('%s', (state) => {
+  test(`${state}: the builder reaches the state`, () => {
+    expect(inState(state).s.conn.state).toBe(state);
+  });
+
+  test(`${state}: a segment outside the window is answered with an ACK`, () => {
+    const { s, sndNxt, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt + 500_000, ack: sndNxt, flags: F.ACK, payload: 'x' });
+    s.send({ seq: sndNxt, ack: rcvNxt, flags: F.ACK });
+    expect(s.conn.state).toBe(state);
+  });
+
+  test(`${state}: RFC 5961 in-window RST not at RCV.NXT gets a challenge ACK`, () => {
+    const { s, sndNxt, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt + 3, flags: F.RST });
+    s.send({ seq: sndNxt, ack: rcvNxt, flags: F.ACK });
+    expect(s.conn.state).toBe(state);
+  });
+
+  test(`${state}: RFC 5961 SYN gets a challenge ACK`, () => {
+    const { s, sndNxt, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt, flags: F.SYN });
+    s.send({ seq: sndNxt, ack: rcvNxt, flags: F.ACK });
+    expect(s.conn.state).toBe(state);
+  });
+
+  test(`${state}: RST at RCV.NXT closes the connection`, () => {
+    const { s, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt, flags: F.RST });
+    expect(s.conn.state).toBe('CLOSED');
+    const err = closedWith(s);
+    // 3.10.7.4 second check: reset in ESTABLISHED / FIN-WAIT-* / CLOSE-WAIT; plain close otherwise.
+    if (['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT'].includes(state)) expect(err?.code).toBe('connection-reset');
+    else expect(err).toBeNull();
+    s.noSend();
+  });
+
+  test(`${state}: ACK for unsent data is answered with an ACK and ignored`, () => {
+    const { s, sndNxt, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt, ack: sndNxt + 1000, flags: F.ACK });
+    s.send({ seq: sndNxt, ack: rcvNxt, flags: F.ACK });
+    expect(s.conn.state).toBe(state);
+  });
+
+  test(`${state}: ABORT sends a RST only where the peer may still have state`, () => {
+    const { s, sndNxt } = inState(state);
+    s.conn.abort();
+    const out = s.drain();
+    if (['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT'].includes(state)) {
+      expect(out).toHaveLength(1);
+      expect(out[0].tcp).toMatchObject({ seq: sndNxt, flags: F.RST });
+    } else {
+      expect(out).toHaveLength(0);
+    }
+    expect(s.conn.state).toBe('CLOSED');
+    expect(closedWith(s)?.code).toBe('aborted');
+  });
+
+  test(`${state}: SEND is allowed only before our FIN`, () => {
+    const { s } = inState(state);
+    if (state === 'ESTABLISHED' || state === 'CLOSE-WAIT') expect(s.conn.write(new Uint8Array(3))).toBe(3);
+    else expect(() => s.conn.write(new Uint8Array(3))).toThrow(TcpError);
+  });
+
+  test(`${state}: CLOSE moves on as 3.10.4 says (or is a no-op once closing)`, () => {
+    const { s } = inState(state);
+    s.conn.shutdown();
+    const next: Record<string, TcpState> = { ESTABLISHED: 'FIN-WAIT-1', 'CLOSE-WAIT': 'LAST-ACK' };
+    expect(s.conn.state).toBe(next[state] ?? state);
+  });
+});
+
+describe('text after the peer FIN', () => {
+  test('CLOSE-WAIT: new data after the FIN is not delivered (3.10.7.4 seventh)', () => {
+    const { s, rcvNxt } = inState('CLOSE-WAIT');
+    s.recv({ seq: rcvNxt, ack: L, flags: F.ACK, payload: 'late' });
+    expect(s.conn.readableBytes).toBe(0);
+  });
+});
+
+describe('handshake timeouts and simultaneous open', () => {
+  test('SYN-RECEIVED (simultaneous open): RST at RCV.NXT is connection-refused', () => {
+    const s = synSent();
+    s.recv({ seq: REMOTE_ISS, flags: F.SYN });
+    s.send({ flags: F.SYN | F.ACK });
+    s.recv({ seq: R, flags: F.RST });
+    expect(closedWith(s)?.code).toBe('connection-refused');
+  });
+
+  test('SYN-RECEIVED: no ACK after synRetries retransmissions of the SYN-ACK ends with timeout', () => {
+    const s = synSent({ ...PLAIN, synRetries: 1 });
+    s.recv({ seq: REMOTE_ISS, flags: F.SYN });
+    s.send({ flags: F.SYN | F.ACK });
+    s.advance();
+    s.send({ flags: F.SYN | F.ACK });
+    s.advance();
+    expect(s.conn.state).toBe('CLOSED');
+    expect(closedWith(s)?.code).toBe('timeout');
+  });
+
+  test('TIME-WAIT lasts timeWaitMs and then CLOSED without error', () => {
+    const { s } = inState('TIME-WAIT');
+    expect(s.conn.pollTimeout()).toBe(10_000);
+    s.advance(9_999);
+    expect(s.conn.state).toBe('TIME-WAIT');
+    s.advance();
+    expect(s.conn.state).toBe('CLOSED');
+    expect(closedWith(s)).toBeNull();
+  });
+});
