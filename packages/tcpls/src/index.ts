@@ -7,3 +7,4 @@ export * from './interfaces.js';
 export * from './options-check.js';
 export * from './session.js';
 export * from './tls-glue.js';
+export * from './driver/index.js';

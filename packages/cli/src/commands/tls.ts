@@ -28,7 +28,12 @@ const HELP = `usage:
 async function checkStack(stack: string | undefined): Promise<void> {
   if (stack === undefined || stack === 'kernel') return;
   if (stack !== 'user') throw new UsageError(`--stack must be kernel or user, got '${stack}'`);
-  const tcp = (await import('@tcpls/tcp')) as Record<string, unknown>;
+  let tcp: Record<string, unknown>;
+  try {
+    tcp = (await import('@tcpls/tcp')) as Record<string, unknown>;
+  } catch {
+    throw new StackUnavailable();
+  }
   if (typeof tcp.Host !== 'function') throw new StackUnavailable();
   throw new StackUnavailable('--stack user: the userspace TCP stack is not wired into `tcpls tls` yet (not available yet)');
 }
@@ -163,9 +168,10 @@ async function runConnect(argv: string[]): Promise<number> {
   });
 }
 
-function page(sock: TLSSocket): string {
+function page(sock: TLSSocket, keyUpdated: boolean): string {
   const d = describe(sock.handshakeInfo);
   const lines = Object.entries(d).map(([k, v]) => `${k}: ${v === null ? '-' : String(v)}`);
+  if (keyUpdated) lines.push('keyUpdate: sent before this page (update_requested)');
   return `HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\n\r\n<tcpls tls serve>\r\n${lines.join('\r\n')}\r\n`;
 }
 
@@ -240,8 +246,9 @@ function serveWww(sock: TLSSocket): void {
       sock.end('HTTP/1.0 400 bad request\r\n\r\n');
       return;
     }
-    if (m[1] === '/keyupdate') sock.keyUpdate(true);
-    sock.end(page(sock));
+    const ku = m[1] === '/keyupdate';
+    if (ku) sock.keyUpdate(true);
+    sock.end(page(sock, ku));
   };
   sock.on('data', onData);
   sock.on('error', () => undefined);

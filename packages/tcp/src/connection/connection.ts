@@ -66,7 +66,20 @@ const EMPTY = new Uint8Array(0);
 const TS_SKEW_LIMIT_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: 24 days
 const FLAG_ECE_CWR = TcpFlag.ECE | TcpFlag.CWR;
 
-type TimerName = 'rtx' | 'delack' | 'persist' | 'timeWait' | 'userTimeout';
+type TimerName = 'rtx' | 'delack' | 'persist' | 'timeWait' | 'userTimeout' | 'reorder' | 'tlp';
+
+/**
+ * One transmitted segment still in [SND.UNA, SND.NXT): the per-segment state RFC 6675 and
+ * RFC 8985 (RACK) need. `lost` = marked lost and not yet retransmitted since.
+ */
+interface TxRec {
+  start: number;
+  end: number;
+  xmitTs: number;
+  retrans: boolean;
+  sacked: boolean;
+  lost: boolean;
+}
 
 interface Recovery {
   kind: 'fast' | 'rto';
@@ -147,7 +160,20 @@ export class TcpConnection {
   // ---- loss recovery (RFC 5681, 6582, 6675) ----
   private recovery: Recovery | null = null;
   private recoverSeq: number;
-  private highRxt: number;
+  /** Transmission log, ordered by sequence number; entries before txHead are gone. */
+  private txLog: TxRec[] = [];
+  private txHead = 0;
+  private logSackedBytes = 0;
+  private logLostBytes = 0;
+  private logRetransCount = 0;
+  // RACK (RFC 8985 6.1): the most recently sent segment known delivered.
+  private rackXmitTs = -Infinity;
+  private rackEndSeq = 0;
+  private rackRtt = 0;
+  private rackFack = 0;
+  private reorderingSeen = false;
+  private tlpNow = false;
+  private tlpFired = false;
   private dupAcks = 0;
   private rtxHeadNow = false;
   /** SACK scoreboard: sorted disjoint [left, right) ranges above SND.UNA. */
@@ -175,6 +201,8 @@ export class TcpConnection {
     persist: null,
     timeWait: null,
     userTimeout: null,
+    reorder: null,
+    tlp: null,
   };
   private persistBackoff = 0;
   private lastRecvAt: number;
@@ -213,6 +241,8 @@ export class TcpConnection {
     rstReceived: 0,
     ignoredSegments: 0,
     droppedSynOptions: 0,
+    tlpProbes: 0,
+    rackLosses: 0,
   };
   private readonly unknownOptions: Record<number, number> = {};
 
@@ -237,7 +267,7 @@ export class TcpConnection {
     this.sndNxt = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.recoverSeq = this.iss;
-    this.highRxt = this.iss;
+    this.rackFack = this.iss;
     this.ecnRecoverSeq = this.iss;
     this.sndBuf = new SendRing(cfg.sendBufferBytes);
     this.rcvBuf = new RecvRing(cfg.recvBufferBytes, cfg.maxReassemblySegments);
@@ -305,7 +335,7 @@ export class TcpConnection {
     c.sndUna = seqAdd(c.iss, 1);
     c.sndNxt = c.sndUna;
     c.recoverSeq = c.sndUna;
-    c.highRxt = c.sndUna;
+    c.rackFack = c.sndUna;
     c.ecnRecoverSeq = c.sndUna;
     c.sndWl1 = c.irs;
     c.sndWl2 = c.iss;
@@ -593,6 +623,18 @@ export class TcpConnection {
       this.onRetransmissionTimeout(now);
       if (this.st === 'CLOSED') return;
     }
+    if (t.reorder !== null && now >= t.reorder) {
+      t.reorder = null;
+      this.detectLosses(now);
+    }
+    if (t.tlp !== null && now >= t.tlp) {
+      // RFC 8985 7.3: the probe timeout fired; send one probe segment.
+      t.tlp = null;
+      if (seqSub(this.sndNxt, this.sndUna) > 0 && this.recovery === null) {
+        this.tlpNow = true;
+        this.tlpFired = true;
+      }
+    }
     if (t.delack !== null && now >= t.delack) {
       t.delack = null;
       this.ackNow = true;
@@ -675,9 +717,16 @@ export class TcpConnection {
     this.counters.rtoCount++;
     this.recovery = { kind: 'rto', point: this.sndNxt };
     this.recoverSeq = this.sndNxt;
-    this.highRxt = this.sndUna;
-    // RFC 2018 section 8: after a timeout, forget SACK information (the receiver may renege).
+    // RFC 2018 section 8: after a timeout, forget SACK information (the receiver may renege);
+    // everything outstanding is then considered lost (RFC 6675 section 5.1, RFC 8985 6.3).
     this.scoreboard = [];
+    for (let i = this.txHead; i < this.txLog.length; i++) {
+      const r = this.txLog[i];
+      if (r.sacked) this.setSacked(r, false);
+      this.setLost(r, true);
+    }
+    this.timers.tlp = null;
+    this.timers.reorder = null;
     this.dupAcks = 0;
     this.rttSeq = null;
     this.rto = Math.min(this.rto * 2, this.cfg.maxRtoMs);
@@ -995,7 +1044,7 @@ export class TcpConnection {
       this.ecnRecoverSeq = this.sndNxt;
       this.trace('ecn', {});
     }
-    this.maybeEnterRecovery(now);
+    this.detectLosses(now, tsEcr);
     return true;
   }
 
@@ -1013,6 +1062,8 @@ export class TcpConnection {
     }
     this.sndUna = ack;
     this.retries = 0;
+    this.ackLog(ack, tsEcr, now);
+    this.tlpFired = false;
     // RTT sample: timestamps (RFC 7323 4.1) or a timed segment (Karn: never a retransmitted one).
     let rtt: number | null = null;
     if (this.tsOk && tsEcr !== null && tsEcr !== 0) {
@@ -1034,9 +1085,15 @@ export class TcpConnection {
         if (kind === 'fast') this.cc.onRecoveryEnd(now);
         this.trace('recovery-end', { kind });
       } else {
-        if (!this.sackOk) this.dupAcks = Math.max(0, this.dupAcks - Math.ceil(acked / this.sndMssBase));
-        // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacknowledged segment at once.
-        if (this.recovery.kind === 'fast') this.rtxHeadNow = true;
+        if (!this.sackOk && this.recovery.kind === 'fast') {
+          this.dupAcks = Math.max(0, this.dupAcks - Math.ceil(acked / this.sndMssBase));
+          // RFC 6582 3.2 step 5: a partial ACK retransmits the first unacknowledged segment at once.
+          const head = this.txLog[this.txHead];
+          if (head !== undefined && !head.lost) {
+            this.setLost(head, true);
+            this.rtxHeadNow = true;
+          }
+        }
         if (this.recovery.kind === 'rto') this.cc.onAck(acked, rtt, now, flightBefore);
         this.trace('partial-ack', { acked });
       }
@@ -1044,10 +1101,10 @@ export class TcpConnection {
       this.dupAcks = 0;
       if (!handshake) this.cc.onAck(dataAcked, rtt, now, flightBefore);
     }
-    if (seqLt(this.highRxt, this.sndUna)) this.highRxt = this.sndUna;
     // RFC 6298 5.2 / 5.3.
     const outstanding = seqSub(this.sndNxt, this.sndUna);
     this.timers.rtx = outstanding > 0 ? now + this.rto : null;
+    this.armTlp(now);
     this.utoStart = outstanding > 0 ? now : null;
     if (this.writeBlocked && this.canWrite() && this.sndBuf.free >= (this.sndBuf.capacity >>> 1)) {
       this.writeBlocked = false;
@@ -1118,85 +1175,212 @@ export class TcpConnection {
     return s;
   }
 
-  /**
-   * Un-SACKed ranges of [SND.UNA, SND.NXT) considered lost (RFC 6675 IsLost, plus the first
-   * segment at SND.UNA during fast recovery as RFC 6675 5 step 4 / RFC 6582 partial ACKs require).
-   */
-  private lostRanges(): Array<[number, number]> {
-    const out: Array<[number, number]> = [];
-    const rec = this.recovery;
-    if (rec === null) return out;
-    const holes: Array<[number, number]> = [];
-    let cur = this.sndUna;
-    for (const [l, r] of this.scoreboard) {
-      if (seqLt(cur, l)) holes.push([cur, l]);
-      cur = seqMax(cur, r);
-    }
-    if (seqLt(cur, this.sndNxt)) holes.push([cur, this.sndNxt]);
-    if (rec.kind === 'rto') {
-      for (const [l, r] of holes) {
-        if (!seqLt(l, rec.point)) break;
-        out.push([l, seqMin(r, rec.point)]);
-      }
-      return out;
-    }
-    const mss = this.sndMssBase;
-    let sackedAbove = this.sackedBytes();
-    let blocksAbove = this.scoreboard.length;
-    let bi = 0;
-    for (const [l, r] of holes) {
-      while (bi < this.scoreboard.length && seqLe(this.scoreboard[bi][1], l)) {
-        sackedAbove -= seqSub(this.scoreboard[bi][1], this.scoreboard[bi][0]);
-        blocksAbove--;
-        bi++;
-      }
-      if (sackedAbove > 2 * mss || blocksAbove >= 3) out.push([l, r]);
-      else if (l === this.sndUna) out.push([l, seqMin(r, seqAdd(l, mss))]);
-      else break;
-    }
-    return out;
+  // ---- transmission log (RFC 6675 scoreboard per segment, RFC 8985 RACK) ----
+
+  private recLen(r: TxRec): number {
+    return seqSub(r.end, r.start);
+  }
+  private setSacked(r: TxRec, v: boolean): void {
+    if (r.sacked === v) return;
+    r.sacked = v;
+    this.logSackedBytes += v ? this.recLen(r) : -this.recLen(r);
+    if (v && r.lost) this.setLost(r, false);
+  }
+  private setLost(r: TxRec, v: boolean): void {
+    if (r.lost === v) return;
+    r.lost = v;
+    this.logLostBytes += v ? this.recLen(r) : -this.recLen(r);
   }
 
-  /** RFC 6675 SetPipe(): bytes estimated in the network. */
+  /** Logs a transmission of [seq, end): a new segment, or a retransmission of logged ones. */
+  private logSend(seq: number, end: number, now: number, isRtx: boolean): void {
+    if (!isRtx) {
+      this.txLog.push({ start: seq, end, xmitTs: now, retrans: false, sacked: false, lost: false });
+      return;
+    }
+    for (let i = this.txHead; i < this.txLog.length; i++) {
+      const r = this.txLog[i];
+      if (!seqLt(r.start, end)) break;
+      if (!seqGt(r.end, seq)) continue;
+      r.xmitTs = now;
+      if (!r.retrans) {
+        r.retrans = true;
+        this.logRetransCount++;
+      }
+      this.setLost(r, false);
+    }
+  }
+
+  /** Splits the record at index i so that it is at most `len` bytes long. */
+  private splitRec(i: number, len: number): void {
+    const r = this.txLog[i];
+    if (this.recLen(r) <= len) return;
+    const tail: TxRec = { ...r, start: seqAdd(r.start, len) };
+    // Counters are per byte, so they stay right when a record is cut in two.
+    r.end = tail.start;
+    if (tail.retrans) this.logRetransCount++;
+    this.txLog.splice(i + 1, 0, tail);
+  }
+
+  /** RFC 8985 6.2 step 2: remember the most recently sent segment that was delivered. */
+  private rackUpdate(r: TxRec, tsEcr: number | null, now: number): void {
+    if (r.retrans) {
+      // Ambiguous: the ACK may be for the original. Skip when it cannot be for the retransmission.
+      if (this.tsOk && tsEcr !== null && seqLt(tsEcr, this.tsNow(r.xmitTs))) return;
+      if (this.minRtt !== null && now - r.xmitTs < this.minRtt) return;
+    } else if (seqLt(r.end, this.rackFack)) {
+      this.reorderingSeen = true; // RFC 8985 6.2 step 3
+    }
+    if (seqGt(r.end, this.rackFack)) this.rackFack = r.end;
+    this.rackRtt = now - r.xmitTs;
+    if (r.xmitTs > this.rackXmitTs || (r.xmitTs === this.rackXmitTs && seqGt(r.end, this.rackEndSeq))) {
+      this.rackXmitTs = r.xmitTs;
+      this.rackEndSeq = r.end;
+    }
+  }
+
+  /** Cumulative ACK: drop logged segments below SND.UNA. */
+  private ackLog(ack: number, tsEcr: number | null, now: number): void {
+    const log = this.txLog;
+    while (this.txHead < log.length) {
+      const r = log[this.txHead];
+      if (seqLe(r.end, ack)) {
+        if (!r.sacked) this.rackUpdate(r, tsEcr, now);
+        this.setSacked(r, false);
+        this.setLost(r, false);
+        if (r.retrans) this.logRetransCount--;
+        this.txHead++;
+        continue;
+      }
+      if (seqLt(r.start, ack)) {
+        const cut = seqSub(ack, r.start);
+        if (r.sacked) this.logSackedBytes -= cut;
+        if (r.lost) this.logLostBytes -= cut;
+        r.start = ack;
+      }
+      break;
+    }
+    if (this.txHead > 256 && this.txHead * 2 > log.length) {
+      this.txLog = log.slice(this.txHead);
+      this.txHead = 0;
+    }
+  }
+
+  /** Marks logged segments covered by the SACK scoreboard. */
+  private sackLog(tsEcr: number | null, now: number): void {
+    const sb = this.scoreboard;
+    if (sb.length === 0) return;
+    let j = 0;
+    for (let i = this.txHead; i < this.txLog.length; i++) {
+      const r = this.txLog[i];
+      while (j < sb.length && seqLe(sb[j][1], r.start)) j++;
+      if (j >= sb.length) break;
+      if (r.sacked) continue;
+      if (seqLe(sb[j][0], r.start) && seqLe(r.end, sb[j][1])) {
+        this.rackUpdate(r, tsEcr, now);
+        this.setSacked(r, true);
+      }
+    }
+  }
+
+  /** RFC 6675 IsLost(): DupThresh discontiguous SACKed ranges or > (DupThresh-1)*SMSS SACKed above. */
+  private markIsLost(): void {
+    const sb = this.scoreboard;
+    if (sb.length === 0) return;
+    const mss = this.sndMssBase;
+    let sackedAbove = 0;
+    for (const [l, r] of sb) sackedAbove += seqSub(r, l);
+    let blocksAbove = sb.length;
+    let j = 0;
+    for (let i = this.txHead; i < this.txLog.length; i++) {
+      const r = this.txLog[i];
+      while (j < sb.length && seqLe(sb[j][1], r.end)) {
+        sackedAbove -= seqSub(sb[j][1], sb[j][0]);
+        blocksAbove--;
+        j++;
+      }
+      if (!(sackedAbove > 2 * mss || blocksAbove >= 3)) break;
+      if (!r.sacked && !r.retrans && !r.lost) this.setLost(r, true);
+    }
+  }
+
+  /** RFC 8985 6.2 step 5: segments sent before the last delivered one and older than RTT + reo_wnd are lost. */
+  private rackDetectLoss(now: number): void {
+    if (this.rackXmitTs === -Infinity) return;
+    const minRtt = this.minRtt ?? 0;
+    const reoWnd = this.reorderingSeen ? Math.min(minRtt / 4, this.srtt ?? Infinity) : this.recovery !== null ? 0 : minRtt / 4;
+    let earliest = Infinity;
+    for (let i = this.txHead; i < this.txLog.length; i++) {
+      const r = this.txLog[i];
+      if (r.xmitTs > this.rackXmitTs && this.logRetransCount === 0) break; // later ones are newer still
+      if (r.sacked || r.lost) continue;
+      if (r.xmitTs < this.rackXmitTs || (r.xmitTs === this.rackXmitTs && seqLt(r.end, this.rackEndSeq))) {
+        const remaining = r.xmitTs + this.rackRtt + reoWnd - now;
+        if (remaining <= 0) {
+          this.setLost(r, true);
+          this.counters.rackLosses++;
+        } else if (remaining < earliest) earliest = remaining;
+      }
+    }
+    this.timers.reorder = Number.isFinite(earliest) ? now + earliest : null;
+  }
+
+  /** After ACK / SACK information: mark losses (RFC 6675, RFC 8985) and start recovery if needed. */
+  private detectLosses(now: number, tsEcr: number | null = null): void {
+    if (this.sackOk) {
+      this.sackLog(tsEcr, now);
+      this.markIsLost();
+      if (this.cfg.rack) this.rackDetectLoss(now);
+    }
+    this.maybeEnterRecovery(now);
+  }
+
+  /**
+   * RFC 6675 SetPipe(): logged bytes neither SACKed nor marked lost (a retransmitted segment counts
+   * once). Without SACK each duplicate ACK stands for one segment that left the network.
+   */
   private pipe(): number {
     const outstanding = seqSub(this.sndNxt, this.sndUna);
     if (outstanding <= 0) return 0;
-    let sacked: number;
-    if (this.sackOk) sacked = this.sackedBytes();
-    else sacked = Math.min(this.dupAcks * this.sndMssBase, outstanding);
-    if (this.recovery === null) return Math.max(0, outstanding - sacked);
-    let lost = 0;
-    let rexmit = 0;
-    const hr = seqMax(this.highRxt, this.sndUna);
-    for (const [l, r] of this.lostRanges()) {
-      lost += seqSub(r, l);
-      if (seqLt(l, hr)) rexmit += seqSub(seqMin(r, hr), l);
-    }
-    return Math.max(0, outstanding - sacked - lost + rexmit);
+    let p = outstanding - this.logSackedBytes - this.logLostBytes;
+    if (!this.sackOk) p -= Math.min(this.dupAcks * this.sndMssBase, Math.max(0, p - this.sndMssBase));
+    return Math.max(0, p);
   }
 
-  /** RFC 5681 3.2 / RFC 6675 5: three duplicate ACKs, or SACK says SND.UNA is lost. */
+  /** RFC 5681 3.2 / RFC 6675 5 / RFC 8985: enter fast recovery on a detected loss. */
   private maybeEnterRecovery(now: number): void {
     if (this.recovery !== null) return;
     if (seqSub(this.sndNxt, this.sndUna) <= 0) return;
-    let trigger = this.dupAcks >= 3;
-    if (!trigger && this.sackOk && this.scoreboard.length > 0) {
-      trigger = this.sackedBytes() > 2 * this.sndMssBase || this.scoreboard.length >= 3;
-    }
-    if (!trigger) return;
-    // RFC 6582 step 2: no new recovery until SND.UNA passes the previous "recover".
+    if (!(this.logLostBytes > 0 || this.dupAcks >= 3)) return;
+    // RFC 6582 step 2: no new recovery (and window reduction) until SND.UNA passes "recover";
+    // segments marked lost meanwhile are still retransmitted.
     if (!seqGe(this.sndUna, this.recoverSeq)) return;
     const flight = seqSub(this.sndNxt, this.sndUna);
     this.recovery = { kind: 'fast', point: this.sndNxt };
     this.recoverSeq = this.sndNxt;
-    this.highRxt = this.sndUna;
+    const head = this.txLog[this.txHead];
+    if (head !== undefined && !head.sacked && !head.lost && !(this.sackOk && head.retrans)) this.setLost(head, true);
     this.rtxHeadNow = true;
+    this.timers.tlp = null;
     this.counters.fastRecoveries++;
     if (this.sackOk) this.counters.sackRecoveries++;
     this.cc.onCongestionEvent('loss', now, flight);
     // An ECN reduction in the same window would double-count (RFC 3168 6.1.2).
     this.ecnRecoverSeq = this.sndNxt;
-    this.trace('loss', { dupAcks: this.dupAcks, sacked: this.sackedBytes() });
+    this.trace('loss', { dupAcks: this.dupAcks, sacked: this.logSackedBytes, lost: this.logLostBytes });
+  }
+
+  /** RFC 8985 7.2: arm the probe timeout (PTO) when a tail loss could otherwise wait for the RTO. */
+  private armTlp(now: number): void {
+    const outstanding = seqSub(this.sndNxt, this.sndUna);
+    if (!this.cfg.rack || !this.sackOk || this.recovery !== null || outstanding <= 0 || this.srtt === null || this.tlpFired) {
+      this.timers.tlp = null;
+      return;
+    }
+    let pto = Math.max(2 * this.srtt, 10);
+    if (outstanding <= this.sndMssBase) pto += 200; // WCDelAckT: the receiver may delay its ACK
+    const at = now + pto;
+    this.timers.tlp = this.timers.rtx !== null && at >= this.timers.rtx ? null : at;
   }
 
   /** Seventh and eighth steps: segment text and FIN. */
@@ -1376,22 +1560,49 @@ export class TcpConnection {
   /** Retransmissions (RFC 6675 NextSeg), new data under Nagle / SWS rules, FIN, probes. */
   private emitData(now: number): SegmentOut | null {
     const maxSeg = this.maxPayload();
-    // 1. Retransmission of lost data.
-    if (this.recovery !== null) {
-      const start = seqMax(this.highRxt, this.sndUna);
-      for (const [l, r] of this.lostRanges()) {
-        if (!seqGt(r, start)) continue;
-        const s = seqMax(l, start);
-        const len = Math.min(maxSeg, seqSub(r, s));
+    // 1. Retransmission of segments marked lost (RFC 6675 NextSeg rule 1).
+    if (this.logLostBytes > 0) {
+      for (let i = this.txHead; i < this.txLog.length; i++) {
+        const r = this.txLog[i];
+        if (!r.lost) continue;
+        this.splitRec(i, maxSeg);
+        const len = this.recLen(r);
         if (!this.rtxHeadNow && this.pipe() + len > this.cc.window) return null;
         this.rtxHeadNow = false;
-        if (this.recovery.kind === 'fast' && s === this.sndUna) this.counters.fastRetransmits++;
-        return this.emitRange(s, len, now);
+        if (this.recovery !== null && this.recovery.kind === 'fast') this.counters.fastRetransmits++;
+        return this.emitRange(r.start, len, now);
       }
     }
+    this.rtxHeadNow = false;
     const dataEnd = seqAdd(this.sndBufSeq, this.sndBuf.length);
     const unsent = Math.max(0, seqSub(dataEnd, this.sndNxt));
     const outstanding = seqSub(this.sndNxt, this.sndUna);
+    // RFC 8985 7.3: a tail loss probe: new data if the window allows, else the last segment again.
+    if (this.tlpNow) {
+      this.tlpNow = false;
+      if (outstanding > 0) {
+        const wnd = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+        this.counters.tlpProbes++;
+        this.trace('tlp', {});
+        let seg: SegmentOut | null = null;
+        if (unsent > 0 && wnd > 0) seg = this.emitRange(this.sndNxt, Math.min(unsent, maxSeg, wnd), now);
+        else {
+          for (let i = this.txLog.length - 1; i >= this.txHead; i--) {
+            const r = this.txLog[i];
+            if (r.sacked) continue;
+            let tail = r;
+            if (this.recLen(r) > maxSeg) {
+              this.splitRec(i, this.recLen(r) - maxSeg);
+              tail = this.txLog[i + 1];
+            }
+            seg = this.emitRange(tail.start, this.recLen(tail), now);
+            break;
+          }
+        }
+        this.timers.rtx = now + this.rto;
+        if (seg !== null) return seg;
+      }
+    }
     // 2. New data.
     if (unsent > 0) {
       const wndAvail = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
@@ -1446,8 +1657,11 @@ export class TcpConnection {
     if (isRtx) {
       this.counters.retransmits++;
       this.counters.bytesRetransmitted += dataLen;
-      if (seqGt(end, this.highRxt)) this.highRxt = seqMin(end, this.sndNxt);
       if (this.rttSeq !== null && seqLt(seq, this.rttSeq)) this.rttSeq = null; // Karn
+      this.logSend(seq, seqMin(end, this.sndNxt), now, true);
+      if (seqGt(end, this.sndNxt)) this.logSend(this.sndNxt, end, now, false);
+    } else {
+      this.logSend(seq, end, now, false);
     }
     if (seqGt(end, this.sndNxt)) {
       this.timers.persist = null;
@@ -1461,6 +1675,7 @@ export class TcpConnection {
     this.counters.bytesSent += dataLen;
     this.cc.onPacketSent(dataLen, now);
     if (this.timers.rtx === null) this.timers.rtx = now + this.rto; // RFC 6298 5.1
+    if (!isRtx) this.armTlp(now); // RFC 8985 7.2: (re)start the PTO after new data
     const out = this.finish(seq, flags, payload, now, ipEcn);
     if (this.traceSink) this.trace(isRtx ? 'retransmit' : 'send', { seq, len: dataLen, fin });
     return out;

@@ -69,6 +69,8 @@ export interface TcpConfig {
   challengeAckPerSecond: number;
   /** Bound on SACK scoreboard ranges kept by the sender. */
   maxSackScoreboard: number;
+  /** RFC 8985 RACK loss detection and tail loss probes (used only when SACK was negotiated). */
+  rack: boolean;
 }
 
 /**
@@ -110,6 +112,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   userTimeoutUpperMs: 600_000,
   challengeAckPerSecond: 10,
   maxSackScoreboard: 64,
+  rack: true,
 } satisfies TcpConfig);
 
 export type TcpErrorCode =
@@ -204,6 +207,11 @@ export interface TcpStats {
   ecnReductions: number;
   rstReceived: number;
   ignoredSegments: number;
+  droppedSynOptions: number;
+  /** RFC 8985 tail loss probes sent. */
+  tlpProbes: number;
+  /** Segments that RACK marked lost. */
+  rackLosses: number;
   /** Counts by option kind of unknown / experimental options seen on any segment. */
   unknownOptions: Record<number, number>;
   negotiated: NegotiatedParams;

@@ -18,6 +18,9 @@ describe('pair over a virtual link', () => {
       const st = r.a.stats();
       expect(st.retransmits).toBeGreaterThan(0);
       expect(st.sackRecoveries).toBeGreaterThan(0);
+      // RACK-TLP repairs most losses without waiting for the retransmission timer.
+      expect(st.rackLosses).toBeGreaterThan(0);
+      expect(st.rtoCount).toBeLessThan(8);
       expect(st.negotiated).toMatchObject({ sack: true, timestamps: true });
       // Trace shape: slow start first (cwnd grows before the first loss), then loss and recovery.
       const firstLoss = r.traceA.findIndex((t) => t.event === 'loss' || t.event === 'rto');
@@ -28,6 +31,15 @@ describe('pair over a virtual link', () => {
       expect(r.a.state === 'TIME-WAIT' || r.a.state === 'CLOSED').toBe(true);
     });
   }
+
+  test('SACK without RACK (RFC 6675 DupThresh only): 1 MB with 3 % loss arrives intact', () => {
+    const cfg: Partial<TcpConfig> = { congestionControl: 'cubic', rack: false };
+    const data = MB2.subarray(0, 1024 * 1024);
+    const r = transfer(data, { delayMs: 5, rate: Infinity, queueMs: 0, loss: 0.03, seed: 5 }, cfg, cfg);
+    expect(sha256(r.received)).toBe(sha256(data));
+    expect(r.a.stats()).toMatchObject({ rackLosses: 0, tlpProbes: 0 });
+    expect(r.a.stats().sackRecoveries).toBeGreaterThan(0);
+  });
 
   test('newreno without SACK or timestamps (RFC 6582 partial ACKs): 1 MB with 3 % loss arrives intact', () => {
     const cfg: Partial<TcpConfig> = { congestionControl: 'newreno', sack: false, timestamps: false, mss: 1000 };

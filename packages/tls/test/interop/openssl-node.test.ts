@@ -97,35 +97,38 @@ d('our client vs openssl s_server', () => {
     proc.child.kill();
   });
 
-  test('resumption with an openssl ticket, then 0-RTT accepted by s_server -early_data', async () => {
-    const { port, proc } = await sServer('ec', ['-early_data', '-www']);
-    let session: SessionTicket | undefined;
-    const first = await getPage(port, 'ec');
-    first.sock.on('session', (s: SessionTicket) => (session ??= s));
-    // Tickets arrive with the page; the listener above may be late for the first, so fetch again.
-    const again = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: identity('ec').certPem });
-    const got = new Promise<SessionTicket>((resolve) => again.once('session', resolve));
-    again.once('secureConnect', () => again.write('GET / HTTP/1.0\r\n\r\n'));
-    session = await got;
-    await collect(again);
-    expect(session.maxEarlyData).toBeGreaterThan(0);
+  test('resumption with an openssl ticket (psk_dhe_ke)', async () => {
+    const { port, proc } = await sServer('ec', ['-www']);
+    const first = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: identity('ec').certPem });
+    const got = new Promise<SessionTicket>((resolve) => first.once('session', resolve));
+    first.once('secureConnect', () => first.write('GET / HTTP/1.0\r\n\r\n'));
+    const session = await got;
+    await collect(first);
     const resumed = await getPage(port, 'ec', { session });
     expect(resumed.sock.handshakeInfo.resumed).toBe(true);
+    expect(resumed.sock.handshakeInfo.peerCertificates).toEqual([]);
     expect(resumed.page).toContain('HTTP/1.0 200 ok');
-    // 0-RTT: the request goes as early data.
-    const ticket2 = await new Promise<SessionTicket>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: identity('ec').certPem });
-      s.once('session', (t: SessionTicket) => {
-        resolve(t);
-        s.destroy();
-      });
-      s.once('secureConnect', () => s.write('GET / HTTP/1.0\r\n\r\n'));
+    proc.child.kill();
+  });
+
+  test('0-RTT early data accepted by openssl s_server -early_data', async () => {
+    const { port, proc } = await sServer('ec', ['-early_data']);
+    const ca = identity('ec').certPem;
+    const first = connect({ host: '127.0.0.1', port, servername: 'localhost', ca });
+    const session = await new Promise<SessionTicket>((resolve) => first.once('session', resolve));
+    expect(session.maxEarlyData).toBeGreaterThan(0);
+    first.destroy();
+    const early = connect({ host: '127.0.0.1', port, servername: 'localhost', ca, session, earlyData: new TextEncoder().encode('early-hello\n') });
+    await new Promise<void>((resolve, reject) => {
+      early.once('secureConnect', () => resolve());
+      early.once('error', reject);
     });
-    const early = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: identity('ec').certPem, session: ticket2, earlyData: new TextEncoder().encode('GET / HTTP/1.0\r\n\r\n') });
-    const page = collect(early);
-    await new Promise<void>((resolve) => early.once('secureConnect', () => resolve()));
+    expect(early.handshakeInfo.resumed).toBe(true);
     expect(early.handshakeInfo.earlyDataAccepted).toBe(true);
-    expect(await page).toContain('HTTP/1.0 200 ok');
+    await waitFor(() => proc.stdout().includes('early-hello'), 5000, 's_server to print the early data');
+    early.write('late-hello\n');
+    await waitFor(() => proc.stdout().includes('late-hello'), 5000, 's_server to print 1-RTT data');
+    early.destroy();
     proc.child.kill();
   });
 
@@ -143,8 +146,9 @@ d('our client vs openssl s_server', () => {
     sock.write('from-us-after-update\n');
     await waitFor(() => proc.stdout().includes('from-us-after-update'), 5000, 's_server to print our data');
     // s_server: "k" on stdin sends a KeyUpdate without request; "K" with request.
+    // OpenSSL folds the answer to our request into its next KeyUpdate; "K" sends one with request.
     proc.child.stdin!.write('K\n');
-    await waitFor(() => updates.filter((u) => u === 'read').length >= 2, 5000, 'two peer KeyUpdates');
+    await waitFor(() => updates.includes('read'), 5000, 'a peer KeyUpdate');
     proc.child.stdin!.write('to-us-after-update\n');
     await waitFor(() => got.includes('to-us-after-update'), 5000, 'data after updates');
     expect(updates.filter((u) => u === 'write').length).toBeGreaterThanOrEqual(2);

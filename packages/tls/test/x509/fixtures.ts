@@ -21,6 +21,20 @@ type KeyAlg = 'p256' | 'p384' | 'rsa' | 'ed25519';
 
 export function makeFixture(): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'tlscrypto-x509-'));
+  try {
+    generate(dir);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    dir,
+    pem: (name) => readFileSync(join(dir, name.includes('.') ? name : `${name}.pem`), 'utf8'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function generate(dir: string): void {
   const run = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   const genkey = (name: string, alg: KeyAlg): void => {
     const opts: Record<KeyAlg, string[]> = {
@@ -78,12 +92,6 @@ export function makeFixture(): Fixture {
   // Key formats: SEC1 "EC PRIVATE KEY" and PKCS#1 "RSA PRIVATE KEY".
   run('ec', '-in', 'leafEc.key', '-out', 'leafEc.sec1.key');
   run('rsa', '-in', 'leafRsa.key', '-traditional', '-out', 'leafRsa.pkcs1.key');
-
-  return {
-    dir,
-    pem: (name) => readFileSync(join(dir, name.includes('.') ? name : `${name}.pem`), 'utf8'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
 }
 
 export function opensslText(dir: string, name: string, ...args: string[]): string {

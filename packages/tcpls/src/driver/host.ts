@@ -1,0 +1,117 @@
+/**
+ * TCPLS over our own TCP: a TcplsEndpoint on a Host's connection (HostConnection), for any link the
+ * Host runs on — the simulator (virtual clock, fully synchronous and deterministic), a raw-socket
+ * link or a pcap link (real time). The TCP-options channel gets the real TcpControl of the
+ * connection: the SYN / SYN-ACK exactly as our TCP sent and parsed them, and live user-timeout and
+ * congestion-controller changes (RFC 5482 semantics; applied to our engine directly, no setsockopt).
+ */
+import type { Host, HostConnection, Listener, TcpConfig } from '@tcpls/tcp';
+import type { TcpControl } from '../interfaces.js';
+import { type ByteTransport, type EndpointOptions, TcplsEndpoint } from './endpoint.js';
+
+/** Controllers our TCP implements (packages/tcp congestion/). */
+export const TCP_CONTROLLERS = ['newreno', 'cubic'] as const;
+
+/** The byte pipe of a Host connection. */
+export function hostTransport(hc: HostConnection): ByteTransport {
+  return {
+    kind: 'user',
+    write: (d) => (hc.released ? d.length : hc.write(d)),
+    read: () => (hc.released ? null : hc.read()),
+    shutdown: () => {
+      if (!hc.released) hc.shutdown();
+    },
+    abort: () => {
+      if (!hc.released) hc.abort();
+    },
+  };
+}
+
+/** TcpControl of a Host connection; settings re-arm the host's timer (the user timeout is a deadline). */
+export function hostTcpControl(hc: HostConnection): TcpControl {
+  return {
+    synInfo: () => hc.conn.synInfo(),
+    setUserTimeout(ms: number) {
+      hc.conn.setUserTimeout(ms);
+      if (!hc.released) hc.host.service(hc);
+    },
+    setCongestionControl(name: string, params: Record<string, number>) {
+      if (!(TCP_CONTROLLERS as readonly string[]).includes(name)) {
+        throw Object.assign(new Error(`no congestion controller '${name}' (have ${TCP_CONTROLLERS.join(', ')})`), { code: 'unknown-controller' });
+      }
+      hc.conn.setCongestionControl(name as (typeof TCP_CONTROLLERS)[number], params);
+      if (!hc.released) hc.host.service(hc);
+    },
+  };
+}
+
+/** Endpoint options without what the Host supplies (transport, TCP control, clock). */
+export type HostEndpointOptions = Omit<EndpointOptions, 'role' | 'transport' | 'tcp' | 'now'> & { now?: () => number };
+
+function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void {
+  hc.onEvent = (ev) => {
+    switch (ev.type) {
+      case 'connected':
+        ep.start();
+        return;
+      case 'readable':
+      case 'writable':
+        ep.pump();
+        return;
+      case 'peer-closed':
+        ep.pump();
+        // TLS ends with close_notify before FIN; a FIN without it ends the session too.
+        if (ep.mode !== 'closed') ep.transportClosed(null);
+        return;
+      case 'closed':
+        ep.transportClosed(ev.error);
+        return;
+    }
+  };
+  if (established) ep.start();
+}
+
+/**
+ * Client: opens a TCP connection on `host` and runs TCPLS on it. Returns at once; the endpoint's
+ * `onReady` handler says when the session is up. `tcp` adds TCP settings (e.g. extraSynOptions).
+ */
+export function connectOverHost(
+  host: Host,
+  remote: { address: string; port: number },
+  opts: HostEndpointOptions & { localAddress?: string; localPort?: number; tcp?: Partial<TcpConfig> },
+): { endpoint: TcplsEndpoint; connection: HostConnection } {
+  const hc = host.connect({ remote, local: { address: opts.localAddress, port: opts.localPort }, tcp: opts.tcp });
+  const ep = new TcplsEndpoint({
+    ...opts,
+    role: 'client',
+    transport: hostTransport(hc),
+    tcp: hostTcpControl(hc),
+    now: opts.now ?? (() => host.clock.now()),
+    tcpStats: () => hc.conn.stats(),
+    label: opts.label ?? `${hc.local.address}:${hc.local.port}-${remote.address}:${remote.port}`,
+  });
+  bind(hc, ep, false);
+  return { endpoint: ep, connection: hc };
+}
+
+/** Server: accepts TCP connections on `port` and runs a TCPLS endpoint on each. */
+export function listenOverHost(
+  host: Host,
+  port: number,
+  opts: HostEndpointOptions & { address?: string; tcp?: Partial<TcpConfig> },
+  onEndpoint: (ep: TcplsEndpoint, hc: HostConnection) => void,
+): Listener {
+  return host.listen(port, { address: opts.address, tcp: opts.tcp }, (hc) => {
+    const ep = new TcplsEndpoint({
+      ...opts,
+      role: 'server',
+      transport: hostTransport(hc),
+      tcp: hostTcpControl(hc),
+      now: opts.now ?? (() => host.clock.now()),
+      tcpStats: () => hc.conn.stats(),
+      label: opts.label ?? `${hc.local.address}:${hc.local.port}-${hc.remote.address}:${hc.remote.port}`,
+    });
+    onEndpoint(ep, hc);
+    bind(hc, ep, true);
+  });
+}

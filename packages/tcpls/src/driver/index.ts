@@ -1,0 +1,4 @@
+export * from './trace.js';
+export * from './endpoint.js';
+export * from './host.js';
+export * from './certs.js';

@@ -1,0 +1,108 @@
+/**
+ * TCPLS over Linux TCP (node:net), as the C prototype runs. Node gives no access to the SYN or to
+ * TCP_INFO, so the kernel side has no TcpControl: it sends no TCP Options Report and cannot compare
+ * the peer's report with the wire; the peer's Apply requests are refused (unknown connection), since
+ * Node can set neither TCP_USER_TIMEOUT nor TCP_CONGESTION. What the kernel does tell (addresses,
+ * byte counts) is in the statistics, and `KERNEL_UNSEEN_FIELDS` lists what it cannot see.
+ */
+import * as net from 'node:net';
+import type { ByteTransport, EndpointOptions } from './endpoint.js';
+import { TcplsEndpoint } from './endpoint.js';
+
+/** Cross-check fields a Node program cannot read from Linux TCP. */
+export const KERNEL_UNSEEN_FIELDS = [
+  'isn',
+  'window',
+  'ecn',
+  'flags',
+  'mss',
+  'wscale',
+  'sackPermitted',
+  'timestamps',
+  'userTimeout',
+  'option:<kind>',
+  'options-order',
+  'nop-padding',
+] as const;
+
+/** Stop taking bytes while node:net holds this much unsent. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+
+/** A ByteTransport over a connected net.Socket; `onActivity` is called when data or room arrives. */
+export function kernelTransport(sock: net.Socket, onActivity: () => void, onEnd: (err: Error | null) => void): ByteTransport {
+  const inbox: Buffer[] = [];
+  let ended = false;
+  sock.on('data', (d: Buffer) => {
+    inbox.push(d);
+    onActivity();
+  });
+  sock.on('drain', onActivity);
+  sock.on('end', () => {
+    onActivity();
+    if (!ended) {
+      ended = true;
+      onEnd(null);
+    }
+  });
+  sock.on('error', (e) => {
+    if (!ended) {
+      ended = true;
+      onEnd(e);
+    }
+  });
+  sock.on('close', () => {
+    if (!ended) {
+      ended = true;
+      onEnd(null);
+    }
+  });
+  return {
+    kind: 'kernel',
+    write(d) {
+      if (sock.destroyed || sock.writableEnded) return d.length;
+      if (sock.writableLength > SOCKET_HIGH_WATER) return 0;
+      sock.write(d);
+      return d.length;
+    },
+    read() {
+      const d = inbox.shift();
+      return d ? new Uint8Array(d.buffer, d.byteOffset, d.length) : null;
+    },
+    shutdown() {
+      if (!sock.destroyed) sock.end();
+    },
+    abort() {
+      sock.resetAndDestroy?.() ?? sock.destroy();
+    },
+  };
+}
+
+export type KernelEndpointOptions = Omit<EndpointOptions, 'transport' | 'tcp' | 'now'> & { now?: () => number };
+
+/** Runs a TCPLS endpoint over a connected Linux TCP socket (either role). */
+export function endpointOverSocket(sock: net.Socket, opts: KernelEndpointOptions): TcplsEndpoint {
+  let ep: TcplsEndpoint | null = null;
+  const transport = kernelTransport(
+    sock,
+    () => ep?.pump(),
+    (err) => ep?.transportClosed(err),
+  );
+  sock.setNoDelay(true);
+  ep = new TcplsEndpoint({
+    ...opts,
+    transport,
+    now: opts.now ?? (() => performance.now()),
+    label: opts.label ?? `${sock.localAddress}:${sock.localPort}-${sock.remoteAddress}:${sock.remotePort}`,
+    unseenFields: KERNEL_UNSEEN_FIELDS,
+    tcpStats: () => ({
+      stack: 'kernel',
+      localAddress: sock.localAddress,
+      localPort: sock.localPort,
+      remoteAddress: sock.remoteAddress,
+      remotePort: sock.remotePort,
+      bytesSent: sock.bytesWritten,
+      bytesReceived: sock.bytesRead,
+    }),
+  });
+  return ep;
+}
