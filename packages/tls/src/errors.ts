@@ -34,6 +34,8 @@ export const AlertDescription = {
   certificateRequired: 116,
   noApplicationProtocol: 120,
 } as const;
+import { CertificateError, certificateErrorAlert } from './x509/errors.js';
+
 export type AlertDescription = (typeof AlertDescription)[keyof typeof AlertDescription];
 
 export function alertName(d: number): string {
@@ -91,22 +93,22 @@ export function tlsErrorToAlert(e: unknown): AlertDescription | null {
   if (!(e instanceof TlsError)) {
     // A CertificateError from x509 (duck-typed to keep the layers apart).
     const code = (e as { code?: unknown } | null)?.code;
-    if ((e as Error | null)?.name === 'CertificateError') {
-      switch (code) {
-        case 'expired':
-        case 'not-yet-valid':
+    if (e instanceof CertificateError) {
+      // x509's own mapping (RFC 8446 6.2), so both layers agree.
+      switch (certificateErrorAlert(e.code)) {
+        case 'certificate_expired':
           return AlertDescription.certificateExpired;
-        case 'unknown-ca':
-        case 'not-a-ca':
+        case 'unknown_ca':
           return AlertDescription.unknownCa;
-        case 'unsupported':
-          return AlertDescription.unsupportedCertificate;
-        case 'hostname-mismatch':
-          return AlertDescription.certificateUnknown;
-        default:
+        case 'bad_certificate':
           return AlertDescription.badCertificate;
+        case 'unsupported_certificate':
+          return AlertDescription.unsupportedCertificate;
+        case 'certificate_unknown':
+          return AlertDescription.certificateUnknown;
       }
     }
+    void code;
     if ((e as Error | null)?.name === 'CryptoError') return code === 'invalid-point' ? AlertDescription.illegalParameter : AlertDescription.internalError;
     return AlertDescription.internalError;
   }

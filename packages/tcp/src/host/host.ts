@@ -43,6 +43,12 @@ export interface HostOptions {
   trace?: (rec: TraceRecord & { conn: string }) => void;
   /** IP TTL / hop limit of outgoing packets [64]. */
   ttl?: number;
+  /**
+   * Which segments for no connection get a RST (RFC 9293 3.10.7.1) ['all']. 'bound': only those
+   * to a port this host listens on or has used. Use 'bound' when the host shares its address with
+   * the kernel (a raw-socket link): segments for the kernel's own sockets must be left alone.
+   */
+  resetScope?: 'all' | 'bound';
 }
 
 export interface ListenOptions {
@@ -185,6 +191,9 @@ export class Host {
   private readonly verifyChecksums: boolean;
   private readonly ttl: number;
   private readonly traceSink: HostOptions['trace'];
+  private readonly resetScope: 'all' | 'bound';
+  /** Local ports of listeners and connections, ever (for resetScope 'bound'). */
+  private readonly boundPorts = new Set<number>();
   private readonly cookies: SynCookieJar;
   // One clock timer for the earliest deadline; a lazy min-heap of (deadline, connection).
   private heap: TimerEntry[] = [];
@@ -208,6 +217,7 @@ export class Host {
     this.verifyChecksums = opts.verifyChecksums ?? true;
     this.ttl = opts.ttl ?? 64;
     this.traceSink = opts.trace;
+    this.resetScope = opts.resetScope ?? 'all';
     this.cookies = new SynCookieJar(this.secret);
     this.io.onPacket((p) => this.receive(p));
   }
@@ -256,6 +266,7 @@ export class Host {
     });
     const hc = new HostConnection(this, conn, key);
     this.connections.set(key, hc);
+    this.boundPorts.add(localPort);
     this.stats.connectionsOpened++;
     // Flush the SYN; events (none yet, normally) wait for the caller to set onEvent.
     this.service(hc, true);
@@ -270,6 +281,7 @@ export class Host {
     if (this.listeners.has(lkey)) throw new Error(`already listening on ${lkey}`);
     const l = new Listener(port, opts.address ?? null, opts.backlog ?? 128, opts.tcp, onConnection);
     this.listeners.set(lkey, l);
+    this.boundPorts.add(port);
     return l;
   }
 
@@ -342,6 +354,7 @@ export class Host {
     }
     this.stats.noConnection++;
     if (f & TcpFlag.RST) return; // never answer a RST
+    if (this.resetScope === 'bound' && !this.boundPorts.has(tcp.dstPort)) return; // the kernel's business
     // RFC 9293 3.10.7.1: if ACK is on, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
     const segLen = tcp.payload.length + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
     const rst: TcpRepr =

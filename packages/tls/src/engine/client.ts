@@ -382,7 +382,7 @@ class ExpectCertificateVerify implements HandshakeState {
     const c = cc as TlsClient;
     if (m.type !== HandshakeType.certificateVerify) unexpected(this.name, m);
     const proof = verifyCertificateVerify(c, this.key, m.body, c.hs.schemes, true);
-    c.info.peerSignatureScheme = proof.scheme === 'psk' ? null : proof.scheme;
+    c.info.peerSignatureScheme = proof.scheme === 'psk' || proof.scheme === 'not-requested' ? null : proof.scheme;
     c.transcript.add(m.raw);
     return new ExpectFinished(proof);
   }

@@ -67,9 +67,10 @@ export const closedState: HandshakeState = {
 const proofBrand: unique symbol = Symbol('proof');
 export class SignatureVerified {
   readonly [proofBrand] = true;
-  private constructor(readonly scheme: SignatureScheme | 'psk') {}
-  /** @internal created only by verifyCertificateVerify or PSK acceptance. */
-  static create(scheme: SignatureScheme | 'psk'): SignatureVerified {
+  /** 'psk': authenticated by the PSK binder; 'not-requested': a server that asked for no client certificate, or a client that sent none when that was allowed. */
+  private constructor(readonly scheme: SignatureScheme | 'psk' | 'not-requested') {}
+  /** @internal created only by verifyCertificateVerify, PSK acceptance, or an optional client auth left out. */
+  static create(scheme: SignatureScheme | 'psk' | 'not-requested'): SignatureVerified {
     return new SignatureVerified(scheme);
   }
 }
@@ -114,6 +115,8 @@ export abstract class TlsConnection {
   skipUndecryptableBytes = 0;
   /** @internal server: early data being received (between accepting 0-RTT and EndOfEarlyData). */
   readingEarlyData = false;
+  /** @internal server: early data bytes still allowed (max_early_data_size, RFC 8446 4.2.10). */
+  earlyDataRemaining = 0;
 
   /** Application traffic secrets (current generation), for TCPLS and key logs. */
   clientApplicationTrafficSecret: Uint8Array | null = null;
@@ -479,6 +482,9 @@ export abstract class TlsConnection {
         return;
       case ContentType.applicationData:
         if (this.readingEarlyData) {
+          // 4.2.10: more than max_early_data_size is unexpected_message.
+          this.earlyDataRemaining -= content.length;
+          if (this.earlyDataRemaining < 0) throw new TlsError('unexpected-message', 'early data over max_early_data_size');
           this.emit({ type: 'early-data', data: content.slice() });
           return;
         }

@@ -259,6 +259,7 @@ class ExpectClientHello implements HandshakeState {
       c.info.earlyDataAccepted = true;
       c.setReadSecret(early);
       c.readingEarlyData = true;
+      c.earlyDataRemaining = ticket!.maxEarlyData;
       c.readKeyChanged = false;
     }
     const share: KeyShare = c.provider.generateKeyShare(chosen.group, cfg.random);
@@ -315,7 +316,7 @@ class ExpectClientHello implements HandshakeState {
     void ticket;
     if (hs.earlyData) return new ExpectEndOfEarlyData(clientAuth);
     c.setReadSecret(hs.clientHsSecret);
-    return clientAuth ? new ExpectClientCertificate() : new ExpectClientFinished(SignatureVerified.create('psk'), null);
+    return clientAuth ? new ExpectClientCertificate() : new ExpectClientFinished(SignatureVerified.create(psk ? 'psk' : 'not-requested'), null);
   }
 
   private helloRetry(c: TlsServer, m: RawHandshake, suite: CipherSuite, group: NamedGroup | undefined): HandshakeState {
@@ -350,7 +351,7 @@ class ExpectEndOfEarlyData implements HandshakeState {
     c.transcript.add(m.raw);
     c.readingEarlyData = false;
     c.setReadSecret(c.hs.clientHsSecret!);
-    return this.clientAuth ? new ExpectClientCertificate() : new ExpectClientFinished(SignatureVerified.create('psk'), null);
+    return this.clientAuth ? new ExpectClientCertificate() : new ExpectClientFinished(SignatureVerified.create(c.info.resumed ? 'psk' : 'not-requested'), null);
   }
 }
 
@@ -364,7 +365,7 @@ class ExpectClientCertificate implements HandshakeState {
     if (m.body.entries.length === 0) {
       // 4.4.2.4: no certificate; abort only when one is required.
       if (c.config.clientAuth === 'require') throw new TlsError('certificate-required', 'client sent no certificate');
-      return new ExpectClientFinished(SignatureVerified.create('psk'), null);
+      return new ExpectClientFinished(SignatureVerified.create('not-requested'), null);
     }
     const chain = m.body.entries.map((e) => e.data.slice());
     c.info.peerCertificates = chain;
@@ -386,7 +387,7 @@ class ExpectClientCertificateVerify implements HandshakeState {
     const c = cc as TlsServer;
     if (m.type !== HandshakeType.certificateVerify) unexpected(this.name, m);
     const proof = verifyCertificateVerify(c, this.key, m.body, c.hs.schemes, false);
-    c.info.peerSignatureScheme = proof.scheme === 'psk' ? null : proof.scheme;
+    c.info.peerSignatureScheme = proof.scheme === 'psk' || proof.scheme === 'not-requested' ? null : proof.scheme;
     c.transcript.add(m.raw);
     return new ExpectClientFinished(proof, this.key);
   }
