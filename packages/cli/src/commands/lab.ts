@@ -5,24 +5,26 @@
 import {
   LabError,
   LabErrorCode,
+  type LabPathShaping,
   type LabUpOptions,
-  type PathShaping,
-  DEFAULT_PREFIX,
-  MIDDLEBOX_HELP,
+  LAB_DEFAULT_PREFIX,
+  LAB_MIDDLEBOX_HELP,
+  LAB_PREFIX_MAX,
+  LAB_STRIP_OPTIONS,
   formatLabSummary,
   labDown,
   labMiddlebox,
   labStatus,
   labUp,
-  parseDelay,
-  parseDelayMode,
-  parseLoss,
-  parseMiddlebox,
-  parseMtu,
-  parsePrefix,
-  parseRate,
-  parseSubnet,
-  parseTopology,
+  parseLabDelay,
+  parseLabDelayMode,
+  parseLabLoss,
+  parseLabMiddlebox,
+  parseLabMtu,
+  parseLabPrefix,
+  parseLabRate,
+  parseLabSubnet,
+  parseLabTopology,
 } from '@tcpls/link';
 import { type ParsedArgs, UsageError, parseArgs } from '../args.js';
 
@@ -48,7 +50,7 @@ Topologies (P = prefix; every namespace, interface and nftables table carries it
               P-router2; the client has P-c1 and P-c2, the server P-s1 and P-s2
 
 Options:
-  --prefix P         name prefix, 1-${10} letters/digits (default "${DEFAULT_PREFIX}")
+  --prefix P         name prefix, 1-${LAB_PREFIX_MAX} letters/digits (default "${LAB_DEFAULT_PREFIX}")
   --rate R           tbf rate limit, both directions (e.g. 30mbit, 500kbit, 1gbit)
   --loss PCT         random loss in percent, each direction (e.g. 2 or 0.5%)
   --delay MS         one-way delay in ms, added in each direction (RTT grows by 2 x MS)
@@ -56,7 +58,11 @@ Options:
   --rate1/--loss1/--delay1/--mtu1, --rate2/--loss2/--delay2/--mtu2
                      multipath only: the same for path 1 or path 2 alone; the plain options
                      apply to both paths and the numbered ones override them
-  --middlebox RULES  router/multipath: nftables rules on the router(s); ${MIDDLEBOX_HELP}
+  --middlebox RULES  router/multipath: nftables rules in the router(s), comma-separated:
+                       mss=N          clamp the MSS of SYN and SYN-ACK to N (88..65535)
+                       strip=NAME     turn an option into NOPs; NAME one of
+                                      ${Object.keys(LAB_STRIP_OPTIONS).join(', ')}
+                       strip=KIND     the same by option kind number (2..254)
   --subnet 10.X.Y.0/22
                      addresses to use (default: derived from the prefix in 10.160-223.x.0);
                      the lab uses the four /24s Y..Y+3 and fd00:X:Y+i::/64 (hex)
@@ -82,7 +88,7 @@ Ends the processes the lab started (recorded in /run/tcpls-lab/P.json), deletes 
 (with their interfaces and nftables tables) and the state file. Succeeds and says "nothing to
 remove" when there is no such lab. Processes you started yourself inside the namespaces are
 listed, not killed.
-  --prefix P   the lab (default "${DEFAULT_PREFIX}")
+  --prefix P   the lab (default "${LAB_DEFAULT_PREFIX}")
   --json       print what was removed as JSON
 Example: sudo tcpls lab down --prefix exp1
 `;
@@ -97,7 +103,7 @@ Example: tcpls lab status --prefix exp1 --json
 const HELP_MIDDLEBOX = `usage: tcpls lab middlebox [--prefix P] RULES | --clear [--json]
 
 Replaces the middlebox rules on the router(s) of a running router or multipath lab.
-RULES: comma-separated; ${MIDDLEBOX_HELP}
+RULES: comma-separated; ${LAB_MIDDLEBOX_HELP}
 Example: sudo tcpls lab middlebox --prefix exp1 mss=1000,strip=timestamp,strip=254
 `;
 
@@ -106,23 +112,23 @@ function fromLabError(e: unknown): never {
   throw e;
 }
 
-function pathShaping(a: ParsedArgs, suffix: '' | '1' | '2', base: PathShaping): PathShaping {
+function pathShaping(a: ParsedArgs, suffix: '' | '1' | '2', base: LabPathShaping): LabPathShaping {
   const get = (k: string): string | undefined => a.values.get(`${k}${suffix}`);
-  const s: PathShaping = { ...base };
+  const s: LabPathShaping = { ...base };
   const rate = get('rate');
   const loss = get('loss');
   const delay = get('delay');
   const mtu = get('mtu');
-  if (rate !== undefined) s.rate = parseRate(rate, `rate${suffix}`);
-  if (loss !== undefined) s.loss = parseLoss(loss, `loss${suffix}`);
-  if (delay !== undefined) s.delay = parseDelay(delay, `delay${suffix}`);
-  if (mtu !== undefined) s.mtu = parseMtu(mtu, `mtu${suffix}`);
+  if (rate !== undefined) s.rate = parseLabRate(rate, `rate${suffix}`);
+  if (loss !== undefined) s.loss = parseLabLoss(loss, `loss${suffix}`);
+  if (delay !== undefined) s.delay = parseLabDelay(delay, `delay${suffix}`);
+  if (mtu !== undefined) s.mtu = parseLabMtu(mtu, `mtu${suffix}`);
   return s;
 }
 
 function upOptions(a: ParsedArgs): LabUpOptions {
   if (a.positionals.length > 1) throw new UsageError(`unexpected arguments: ${a.positionals.slice(1).join(' ')}`);
-  const topology = parseTopology(a.positionals[0]);
+  const topology = parseLabTopology(a.positionals[0]);
   const both = pathShaping(a, '', {});
   const numbered = ['rate', 'loss', 'delay', 'mtu'].flatMap((k) => [`${k}1`, `${k}2`]).filter((k) => a.values.has(k));
   if (topology !== 'multipath' && numbered.length > 0) {
@@ -130,15 +136,15 @@ function upOptions(a: ParsedArgs): LabUpOptions {
   }
   const opts: LabUpOptions = {
     topology,
-    prefix: parsePrefix(a.values.get('prefix')),
+    prefix: parseLabPrefix(a.values.get('prefix')),
     path1: pathShaping(a, '1', both),
-    middlebox: a.values.has('middlebox') ? parseMiddlebox(a.values.get('middlebox') ?? '') : [],
-    delayMode: parseDelayMode(a.values.get('delay-mode')),
+    middlebox: a.values.has('middlebox') ? parseLabMiddlebox(a.values.get('middlebox') ?? '') : [],
+    delayMode: parseLabDelayMode(a.values.get('delay-mode')),
     force: a.flags.has('force'),
   };
   if (topology === 'multipath') opts.path2 = pathShaping(a, '2', both);
   const subnet = a.values.get('subnet');
-  if (subnet !== undefined) opts.subnet = parseSubnet(subnet);
+  if (subnet !== undefined) opts.subnet = parseLabSubnet(subnet);
   return opts;
 }
 
@@ -181,7 +187,7 @@ async function cmdDown(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.positionals.length > 0) throw new UsageError(`unexpected arguments: ${a.positionals.join(' ')}`);
-  const prefix = (() => { try { return parsePrefix(a.values.get('prefix')); } catch (e) { return fromLabError(e); } })();
+  const prefix = (() => { try { return parseLabPrefix(a.values.get('prefix')); } catch (e) { return fromLabError(e); } })();
   const r = await labDown(prefix).catch(fromLabError);
   if (a.flags.has('json')) {
     process.stdout.write(JSON.stringify(r, null, 2) + '\n');
@@ -207,7 +213,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
   if (a.positionals.length > 0) throw new UsageError(`unexpected arguments: ${a.positionals.join(' ')}`);
   const prefix = a.values.get('prefix');
   if (prefix !== undefined) {
-    try { parsePrefix(prefix); } catch (e) { fromLabError(e); }
+    try { parseLabPrefix(prefix); } catch (e) { fromLabError(e); }
   }
   const all = await labStatus(prefix).catch(fromLabError);
   if (a.flags.has('json')) {
@@ -252,12 +258,12 @@ async function cmdMiddlebox(argv: string[]): Promise<number> {
   try {
     if (a.flags.has('clear')) {
       if (a.positionals.length > 0) throw new UsageError('give either RULES or --clear');
-      rules = parseMiddlebox('');
+      rules = parseLabMiddlebox('');
     } else {
-      if (a.positionals.length !== 1) throw new UsageError(`give the rules as one argument (or --clear); ${MIDDLEBOX_HELP}`);
-      rules = parseMiddlebox(a.positionals[0]);
+      if (a.positionals.length !== 1) throw new UsageError(`give the rules as one argument (or --clear); ${LAB_MIDDLEBOX_HELP}`);
+      rules = parseLabMiddlebox(a.positionals[0]);
     }
-    parsePrefix(a.values.get('prefix'));
+    parseLabPrefix(a.values.get('prefix'));
   } catch (e) {
     fromLabError(e);
   }

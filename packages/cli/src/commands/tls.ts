@@ -1,7 +1,7 @@
 /**
  * `tcpls tls connect|serve`: our TLS 1.3 engine as an openssl s_client / s_server look-alike.
  *   tcpls tls connect HOST PORT [--servername N] [--alpn P] [--ca F | --insecure] [--keylog F]
- *                               [--stack kernel|user] [--json]
+ *                               [--cert F --key F] [--stack kernel|user] [--json]
  *   tcpls tls serve PORT --cert F --key F [--www | --echo] [--alpn P] [--host A] [--keylog F]
  *                        [--stack kernel|user]
  */
@@ -15,7 +15,7 @@ export const summary = 'TLS 1.3 client/server like openssl s_client/s_server (co
 
 const HELP = `usage:
   tcpls tls connect HOST PORT [--servername N] [--alpn P] [--ca F | --insecure] [--keylog F]
-                              [--provider node|noble] [--stack kernel|user] [--json]
+                              [--cert F --key F] [--provider node|noble] [--stack kernel|user] [--json]
       Prints what was negotiated to stderr (or a JSON summary to stdout with --json), then copies
       stdin to the connection and the connection to stdout.
   tcpls tls serve PORT --cert F --key F [--www | --echo] [--alpn P] [--host ADDR] [--keylog F]

@@ -1,5 +1,6 @@
 import type { SackBlock, TcpOption, TcpRepr } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
+import { tcpFlagsToString } from '../wire/describe.js';
 import type { CongestionControlName, CongestionController } from '../congestion/types.js';
 import { createCongestionController } from '../congestion/index.js';
 import { RecvRing, SendRing } from './buffers.js';
@@ -96,7 +97,8 @@ function assertNever(x: never): never {
  * for segments, the next deadline and events.
  *
  * Sequence space note: SND.NXT here is the highest sequence number sent so far (BSD "snd_max");
- * retransmissions are driven by HIGH.RXT of RFC 6675 and never move SND.NXT backwards.
+ * retransmissions are driven by a per-segment transmission log (RFC 6675 scoreboard, RFC 8985
+ * RACK state) and never move SND.NXT backwards.
  *
  * Payload guarantee: the payload of a segment from pollTransmit is usually a view into the send
  * ring, not a copy. It stays valid until the next call of handleSegment() or write(); serialise
@@ -310,7 +312,7 @@ export class TcpConnection {
     c.lastAckSent = c.rcvNxt;
     c.synReceived = synRecord(t, o.syn.ecn);
     const s = summarizeSynOptions(t.options);
-    c.negotiate(s, true, o.now);
+    c.negotiate(s, o.now);
     // RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR set.
     c.ecnOk = c.cfg.ecn && (t.flags & FLAG_ECE_CWR) === FLAG_ECE_CWR;
     // The SYN's window is never scaled (RFC 7323 2.2).
@@ -342,12 +344,13 @@ export class TcpConnection {
     const peerMss = k.peerMss ?? (c.ipv6 ? 1220 : 536);
     c.sndMssBase = Math.max(64, Math.min(peerMss, c.cfg.mss));
     c.cc.setMss(c.sndMssBase);
-    if (k.sndWscale !== null && c.cfg.windowScale) {
+    // The cookie records what the (stateless) SYN-ACK really agreed to: honour it as is.
+    if (k.sndWscale !== null) {
       c.sndWscale = Math.min(14, k.sndWscale);
-      c.rcvWscale = k.rcvWscale ?? c.ourWscale ?? 0;
+      c.rcvWscale = Math.min(14, k.rcvWscale ?? c.ourWscale ?? 0);
     }
-    c.sackOk = k.sack && c.cfg.sack;
-    c.tsOk = k.timestamps && c.cfg.timestamps;
+    c.sackOk = k.sack;
+    c.tsOk = k.timestamps;
     c.ecnOk = (k.ecn ?? false) && c.cfg.ecn;
     c.cc = createCongestionController(c.cfg.congestionControl, { mss: c.sndMssBase, params: c.cfg.congestionParams });
     c.setState('ESTABLISHED');
@@ -433,7 +436,8 @@ export class TcpConnection {
   write(data: Uint8Array): number {
     if (!this.canWrite()) throw new TcpError('invalid-state', `write in state ${this.st}${this.finQueued ? ' after shutdown' : ''}`);
     const n = this.sndBuf.append(data);
-    if (n < data.length) this.writeBlocked = true;
+    // 'writable' follows once space frees after the buffer was full (or a write was cut short).
+    if (n < data.length || this.sndBuf.free === 0) this.writeBlocked = true;
     return n;
   }
 
@@ -807,7 +811,7 @@ export class TcpConnection {
     this.lastAckSent = this.rcvNxt;
     this.synReceived = synRecord(t, seg.ecn);
     const s = summarizeSynOptions(t.options);
-    this.negotiate(s, false, now);
+    this.negotiate(s, now);
     if (f & TcpFlag.ACK) {
       // RFC 3168 6.1.1: an ECN-setup SYN-ACK has ECE set and CWR clear.
       this.ecnOk = this.cfg.ecn && (f & FLAG_ECE_CWR) === TcpFlag.ECE;
@@ -1677,7 +1681,7 @@ export class TcpConnection {
     if (this.timers.rtx === null) this.timers.rtx = now + this.rto; // RFC 6298 5.1
     if (!isRtx) this.armTlp(now); // RFC 8985 7.2: (re)start the PTO after new data
     const out = this.finish(seq, flags, payload, now, ipEcn);
-    if (this.traceSink) this.trace(isRtx ? 'retransmit' : 'send', { seq, len: dataLen, fin });
+    if (this.traceSink) this.trace(isRtx ? 'retransmit' : 'send', { seq, len: dataLen, flags: tcpFlagsToString(out.tcp.flags) });
     return out;
   }
 
@@ -1785,7 +1789,7 @@ export class TcpConnection {
   // Helpers
   // =====================================================================================
 
-  private negotiate(s: SynOptionSummary, passive: boolean, now: number): void {
+  private negotiate(s: SynOptionSummary, now: number): void {
     const cfg = this.cfg;
     const peerMss = s.mss ?? (this.ipv6 ? 1220 : 536);
     this.sndMssBase = Math.max(64, Math.min(peerMss, cfg.mss));
@@ -1802,7 +1806,6 @@ export class TcpConnection {
       this.sndWscale = 0;
       this.rcvWscale = 0;
     }
-    void passive;
     this.sackOk = cfg.sack && s.sackPermitted;
     this.tsOk = cfg.timestamps && s.timestamps !== null;
     if (this.tsOk && s.timestamps) {
@@ -1851,6 +1854,8 @@ export class TcpConnection {
     this.setState('TIME-WAIT');
     this.timers.rtx = null;
     this.timers.persist = null;
+    this.timers.tlp = null;
+    this.timers.reorder = null;
     this.utoStart = null;
     this.timers.timeWait = now + this.cfg.timeWaitMs;
   }

@@ -120,6 +120,12 @@ export class TcpSocket extends Duplex {
   }
 
   private onTcpEvent(ev: TcpEvent): void {
+    this.handleTcpEvent(ev);
+    // For drivers that watch the engine itself (e.g. wait for the FIN to be acknowledged).
+    this.emit('tcpEvent', ev);
+  }
+
+  private handleTcpEvent(ev: TcpEvent): void {
     switch (ev.type) {
       case 'connected':
         if (this.connecting) {
@@ -210,7 +216,11 @@ export class TcpSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const hc = this.hc;
-    if (hc && !hc.released && hc.state !== 'TIME-WAIT') hc.abort();
+    // Like close(2) on a kernel socket: after our FIN was queued (end() called) and without an
+    // error, the engine finishes on its own (retransmits what is unacknowledged, TIME-WAIT);
+    // otherwise the connection is aborted with RST (RFC 9293 3.10.5).
+    const graceful = err === null && this.writableFinished;
+    if (hc && !hc.released && !graceful) hc.abort();
     cb(err);
   }
 }

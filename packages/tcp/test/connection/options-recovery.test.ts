@@ -368,6 +368,42 @@ describe('hostile input', () => {
   });
 });
 
+describe('hostile input during the handshake', () => {
+  test('random segments against SYN-SENT and SYN-RECEIVED never throw and keep deadlines in the future', () => {
+    const segArb = fc.record({
+      seq: fc.nat(),
+      dack: fc.integer({ min: -3, max: 3 }),
+      flags: fc.nat(255),
+      window: fc.nat(65535),
+      len: fc.nat(100),
+      ts: fc.option(fc.record({ tsVal: fc.nat(), tsEcr: fc.nat() })),
+      dt: fc.nat(3000),
+    });
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(segArb, { maxLength: 30 }), (passive, segs) => {
+        const cfg = { ...PLAIN, sack: true, timestamps: true, windowScale: true };
+        const conn = passive
+          ? TcpConnection.accept({ local: LOCAL, remote: REMOTE, iss: LOCAL_ISS, now: 0, config: cfg, syn: { tcp: tcp({ seq: REMOTE_ISS, flags: F.SYN }), ecn: 0 } })
+          : TcpConnection.connect({ local: LOCAL, remote: REMOTE, iss: LOCAL_ISS, now: 0, config: cfg });
+        const s = new Script(conn);
+        s.drain();
+        for (const g of segs) {
+          s.now += g.dt;
+          const options: TcpOption[] = g.ts ? [{ kind: 'timestamps', ...g.ts }] : [];
+          s.conn.handleSegment({ tcp: tcp({ seq: g.seq, ack: LOCAL_ISS + 1 + g.dack, flags: g.flags, window: g.window, options, payload: new Uint8Array(g.len) }), ecn: 0 }, s.now);
+          const due = s.conn.pollTimeout();
+          if (due !== null && due <= s.now) s.conn.handleTimeout(s.now);
+          s.drain();
+          s.events();
+          const to = s.conn.pollTimeout();
+          if (to !== null) expect(to).toBeGreaterThan(s.now);
+        }
+      }),
+      { numRuns: 200, seed: 777 },
+    );
+  });
+});
+
 describe('ISN (RFC 6528)', () => {
   const secret = new Uint8Array(16).fill(9);
   test('ISN = M + F(4-tuple, secret): stable per tuple, differs across tuples, advances 250 per ms', () => {

@@ -4,7 +4,8 @@
  */
 import { bytes } from './harness.js';
 import { sha256, transfer } from './vlink.js';
-import type { TcpConfig } from '../../src/connection/types.js';
+import type { SegmentOut, TcpConfig } from '../../src/connection/types.js';
+import { TcpConnection } from '../../src/connection/connection.js';
 
 const MB2 = bytes(2 * 1024 * 1024, 7);
 
@@ -31,6 +32,15 @@ describe('pair over a virtual link', () => {
       expect(r.a.state === 'TIME-WAIT' || r.a.state === 'CLOSED').toBe(true);
     });
   }
+
+  test('through the wire codecs (emit + parse with checksums): 1 MB with 5 % loss, every option the engine emits is valid', () => {
+    const cfg: Partial<TcpConfig> = { congestionControl: 'cubic', ecn: true, announceUserTimeout: 60 };
+    const data = MB2.subarray(0, 1024 * 1024);
+    const r = transfer(data, { delayMs: 10, rate: Infinity, queueMs: 0, loss: 0.05, seed: 11, jitterMs: 4, wire: true }, cfg, cfg);
+    expect(sha256(r.received)).toBe(sha256(data));
+    expect(r.a.stats().negotiated).toMatchObject({ sack: true, timestamps: true, ecn: true, peerUserTimeoutSeconds: 60 });
+    expect(r.a.synInfo().received?.options.some((o) => o.kind === 'userTimeout')).toBe(true);
+  });
 
   test('SACK without RACK (RFC 6675 DupThresh only): 1 MB with 3 % loss arrives intact', () => {
     const cfg: Partial<TcpConfig> = { congestionControl: 'cubic', rack: false };
@@ -77,5 +87,77 @@ describe('pair over a virtual link', () => {
     expect(early).toBeGreaterThan(2 * late);
     // The approach plateaus close to W_max.
     expect(below[below.length - 1].cwnd).toBeGreaterThan(0.9 * wMax);
+  });
+
+  test('seeded grid: loss 0-20 %, reordering, small buffers, four configurations, every transfer intact', () => {
+    const data = bytes(100_000, 5);
+    const want = sha256(data);
+    const variants: Array<Partial<TcpConfig>> = [
+      { congestionControl: 'cubic' },
+      { congestionControl: 'newreno', sack: false, timestamps: false },
+      { congestionControl: 'cubic', recvBufferBytes: 8000, sendBufferBytes: 5000, mss: 500, windowScale: false },
+      { congestionControl: 'newreno', rack: false, delayedAckMs: false, nagle: false, ecn: true },
+    ];
+    const failures: string[] = [];
+    for (const loss of [0, 0.05, 0.2])
+      for (const seed of [1, 2])
+        for (const jitterMs of [0, 30])
+          variants.forEach((cfg, v) => {
+            const r = transfer(data, { delayMs: 10, rate: v === 3 ? 500 : Infinity, queueMs: 20, loss, seed, jitterMs }, cfg, cfg, 200_000);
+            if (sha256(r.received) !== want) failures.push(`loss=${loss} seed=${seed} jitter=${jitterMs} variant=${v}: ${r.received.length} bytes`);
+          });
+    expect(failures).toEqual([]);
+  });
+
+  test('ECN over a marking bottleneck: CE marks reduce cwnd instead of losses (RFC 3168)', () => {
+    const cfg: Partial<TcpConfig> = { congestionControl: 'newreno', ecn: true };
+    const data = MB2.subarray(0, 1024 * 1024);
+    // 10 Mbit/s, a deep queue (no drops) that marks CE beyond 5 ms of queueing.
+    const r = transfer(data, { delayMs: 10, rate: 1250, queueMs: 1000, loss: 0, seed: 3, ecnMarkMs: 5 }, cfg, cfg);
+    expect(sha256(r.received)).toBe(sha256(data));
+    const a = r.a.stats();
+    expect(a.negotiated.ecn).toBe(true);
+    expect(r.b.stats().ecnCeReceived).toBeGreaterThan(0);
+    expect(a.ecnReductions).toBeGreaterThan(0);
+    expect(a.retransmits).toBe(0);
+    expect(r.dropped).toBe(0);
+    expect(r.traceA.filter((t) => t.event === 'ecn').length).toBe(a.ecnReductions);
+  });
+
+  test('simultaneous open and simultaneous close between two engines (RFC 9293 figures 8 and 13)', () => {
+    const ea = { address: '10.0.0.1', port: 5000 };
+    const eb = { address: '10.0.0.2', port: 6000 };
+    const cfg: Partial<TcpConfig> = { timeWaitMs: 1000 };
+    const a = TcpConnection.connect({ local: ea, remote: eb, iss: 100, now: 0, config: cfg });
+    const b = TcpConnection.connect({ local: eb, remote: ea, iss: 300, now: 0, config: cfg });
+    let now = 0;
+    const exchange = () => {
+      for (let round = 0; round < 20; round++) {
+        const fromA: SegmentOut[] = [];
+        const fromB: SegmentOut[] = [];
+        for (let x = a.pollTransmit(now); x; x = a.pollTransmit(now)) fromA.push(x);
+        for (let x = b.pollTransmit(now); x; x = b.pollTransmit(now)) fromB.push(x);
+        if (fromA.length + fromB.length === 0) return;
+        now += 1;
+        for (const x of fromA) b.handleSegment(x, now);
+        for (const x of fromB) a.handleSegment(x, now);
+      }
+      throw new Error('no quiescence');
+    };
+    exchange();
+    expect([a.state, b.state]).toEqual(['ESTABLISHED', 'ESTABLISHED']);
+    a.write(new TextEncoder().encode('from a'));
+    b.write(new TextEncoder().encode('from b'));
+    exchange();
+    expect(new TextDecoder().decode(a.read()!)).toBe('from b');
+    expect(new TextDecoder().decode(b.read()!)).toBe('from a');
+    a.shutdown();
+    b.shutdown();
+    exchange();
+    expect([a.state, b.state]).toEqual(['TIME-WAIT', 'TIME-WAIT']);
+    now += 1000;
+    a.handleTimeout(now);
+    b.handleTimeout(now);
+    expect([a.state, b.state]).toEqual(['CLOSED', 'CLOSED']);
   });
 });

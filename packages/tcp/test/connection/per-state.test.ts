@@ -128,6 +128,18 @@ describe.each(SYNCHRONIZED)('%s', (state) => {
     else expect(() => s.conn.write(new Uint8Array(3))).toThrow(TcpError);
   });
 
+  test(`${state}: segment text is delivered only before the peer's FIN (3.10.7.4 seventh)`, () => {
+    const { s, rcvNxt } = inState(state);
+    s.recv({ seq: rcvNxt, ack: L, flags: F.ACK, payload: 'data' });
+    if (['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2'].includes(state)) {
+      expect(s.conn.readableBytes).toBe(4);
+      expect(s.drain().some((x) => x.tcp.ack === rcvNxt + 4)).toBe(true);
+    } else {
+      expect(s.conn.readableBytes).toBe(0);
+    }
+    expect(s.conn.state).toBe(state);
+  });
+
   test(`${state}: CLOSE moves on as 3.10.4 says (or is a no-op once closing)`, () => {
     const { s } = inState(state);
     s.conn.shutdown();

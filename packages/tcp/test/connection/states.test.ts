@@ -50,6 +50,22 @@ describe('OPEN / SYN-SENT (3.10.1, 3.10.7.3)', () => {
     expect(s.conn.pollTimeout()).toBeNull(); // nothing outstanding
   });
 
+  test('SYN-SENT: without an MSS option the peer MSS is taken as 536 (IPv4) or 1220 (IPv6) (RFC 9293 3.7.1)', () => {
+    const s = synSent({ ...PLAIN, mss: 1460 });
+    s.recv({ seq: REMOTE_ISS, ack: L, flags: F.SYN | F.ACK });
+    expect(s.conn.negotiated().mss).toBe(536);
+    const v6 = TcpConnection.connect({
+      local: { address: 'fd00::1', port: 1 },
+      remote: { address: 'fd00::2', port: 2 },
+      iss: LOCAL_ISS,
+      now: 0,
+      config: { ...PLAIN, mss: 1440 },
+    });
+    v6.pollTransmit(0);
+    v6.handleSegment({ tcp: tcp({ seq: REMOTE_ISS, ack: L, flags: F.SYN | F.ACK }, { address: 'fd00::2', port: 2 }, { address: 'fd00::1', port: 1 }), ecn: 0 }, 0);
+    expect(v6.negotiated().mss).toBe(1220);
+  });
+
   test('SYN-SENT: RST with acceptable ACK closes with connection-refused', () => {
     const s = synSent();
     s.recv({ seq: 0, ack: L, flags: F.RST | F.ACK });
@@ -443,6 +459,28 @@ describe('SEND (3.10.2) and the sender rules', () => {
     expect(s.conn.writableBytes).toBe(1000);
   });
 
+  test('writable also fires when a write filled the buffer exactly', () => {
+    const s = established({ ...PLAIN, sendBufferBytes: 1000 });
+    expect(s.conn.write(new Uint8Array(1000))).toBe(1000);
+    s.drain();
+    s.recv({ seq: R, ack: L + 600, flags: F.ACK });
+    expect(s.events()).toEqual([{ type: 'writable' }]);
+  });
+
+  test('setKeepAlive and setUserTimeout act on a live connection', () => {
+    const s = established();
+    expect(s.conn.pollTimeout()).toBeNull();
+    s.conn.setKeepAlive(true, 500);
+    expect(s.conn.pollTimeout()).toBe(500);
+    s.conn.setKeepAlive(false);
+    expect(s.conn.pollTimeout()).toBeNull();
+    s.conn.setUserTimeout(300);
+    s.conn.write(new TextEncoder().encode('x'));
+    s.send();
+    s.advance(300);
+    expect(closedError(s)?.code).toBe('user-timeout');
+  });
+
   test('zero window: persist timer sends a 1-byte probe, and sending resumes when the window opens', () => {
     const s = established(PLAIN, 0);
     s.conn.write(new TextEncoder().encode('hello'));
@@ -477,6 +515,30 @@ describe('SEND (3.10.2) and the sender rules', () => {
     expect(s.conn.stats().rtoCount).toBe(3);
     s.advance();
     expect(closedError(s)?.code).toBe('timeout');
+  });
+
+  test("RTO: Karn's rule - an ACK for a retransmitted segment gives no RTT sample; the timer restarts on ACKs (RFC 6298 5.3)", () => {
+    const s = established({ ...PLAIN, minRtoMs: 200 });
+    expect(s.conn.stats().srtt).toBe(0); // the handshake took 0 ms
+    s.conn.write(new Uint8Array(100));
+    s.send({ seq: L, len: 100 });
+    s.advance(); // RTO at 200
+    s.send({ seq: L, len: 100 });
+    s.now = 450;
+    s.recv({ seq: R, ack: L + 100, flags: F.ACK });
+    expect(s.conn.stats().srtt).toBe(0); // no sample from the ambiguous ACK
+    expect(s.conn.stats().rto).toBe(400); // the backed-off RTO stays until a valid sample
+    s.conn.write(new Uint8Array(200));
+    s.send({ seq: L + 100, len: 200 });
+    expect(s.conn.pollTimeout()).toBe(450 + 400);
+    s.now = 500;
+    s.recv({ seq: R, ack: L + 200, flags: F.ACK });
+    expect(s.conn.pollTimeout()).toBe(500 + 400); // restarted by the ACK of new data
+    expect(s.conn.stats().srtt).toBe(0); // the timed segment (ending at L+300) is not acked yet
+    s.now = 550;
+    s.recv({ seq: R, ack: L + 300, flags: F.ACK });
+    expect(s.conn.stats().srtt).toBeCloseTo(0.875 * 0 + 0.125 * 100);
+    expect(s.conn.pollTimeout()).toBeNull(); // RFC 6298 5.2: all data acknowledged
   });
 
   test('RTO: cwnd collapses to one segment, then grows again (RFC 5681 3.1)', () => {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { TcpConnection } from '../../src/connection/connection.js';
+import { buildTcpPacket, parseTcpPacket } from '../../src/wire/packet.js';
 import type { SegmentOut, TcpConfig, TraceRecord } from '../../src/connection/types.js';
 
 export function mulberry32(seed: number): () => number {
@@ -26,6 +27,12 @@ export interface LinkParams {
   queueMs: number;
   loss: number;
   seed: number;
+  /** Extra random delay in [0, jitterMs) per packet: reorders packets. */
+  jitterMs?: number;
+  /** ECN-capable packets that find more than this many ms of queue are marked CE (a simple AQM). */
+  ecnMarkMs?: number;
+  /** Carry real IP packets: every segment is emitted and parsed by the wire codecs. */
+  wire?: boolean;
 }
 
 interface InFlight {
@@ -43,6 +50,13 @@ export interface TransferResult {
   now: number;
   steps: number;
   dropped: number;
+}
+
+/** Through the codecs: emit an IPv4 packet with checksums, parse it back (checksums verified). */
+function viaWire(s: SegmentOut, src: string, dst: string): SegmentOut {
+  const pkt = buildTcpPacket({ src, dst, ecn: s.ecn }, s.tcp);
+  const { ip, tcp } = parseTcpPacket(pkt);
+  return { tcp, ecn: ip.ecn };
 }
 
 function cloneSeg(s: SegmentOut): SegmentOut {
@@ -77,7 +91,8 @@ export function transfer(data: Uint8Array, link: LinkParams, cfgA: Partial<TcpCo
   let written = 0;
   let shut = false;
 
-  const sendOn = (to: 'a' | 'b', seg: SegmentOut) => {
+  const sendOn = (to: 'a' | 'b', seg0: SegmentOut) => {
+    const seg = link.wire ? (to === 'b' ? viaWire(seg0, '10.0.0.1', '10.0.0.2') : viaWire(seg0, '10.0.0.2', '10.0.0.1')) : seg0;
     if (rnd() < link.loss) {
       dropped++;
       return;
@@ -92,8 +107,14 @@ export function transfer(data: Uint8Array, link: LinkParams, cfgA: Partial<TcpCo
       }
       depart = start + size / link.rate;
       busy[to] = depart;
+      if (link.ecnMarkMs !== undefined && start - now > link.ecnMarkMs && (seg.ecn === 1 || seg.ecn === 2)) {
+        const marked = cloneSeg(seg);
+        marked.ecn = 3;
+        queue.push({ at: depart + link.delayMs, seg: marked, to });
+        return;
+      }
     }
-    queue.push({ at: depart + link.delayMs, seg: cloneSeg(seg), to });
+    queue.push({ at: depart + link.delayMs + (link.jitterMs ? rnd() * link.jitterMs : 0), seg: cloneSeg(seg), to });
   };
 
   let steps = 0;
@@ -137,7 +158,7 @@ export function transfer(data: Uint8Array, link: LinkParams, cfgA: Partial<TcpCo
           b = TcpConnection.accept({
             local: { address: '10.0.0.2', port: 443 },
             remote: { address: '10.0.0.1', port: 40000 },
-            iss: 77777,
+            iss: 0xffffff00, // the receive side wraps too
             now,
             config: cfgB,
             syn: { tcp: p.seg.tcp, ecn: p.seg.ecn },

@@ -80,7 +80,8 @@ export function connectOverHost(
   remote: { address: string; port: number },
   opts: HostEndpointOptions & { localAddress?: string; localPort?: number; tcp?: Partial<TcpConfig> },
 ): { endpoint: TcplsEndpoint; connection: HostConnection } {
-  const hc = host.connect({ remote, local: { address: opts.localAddress, port: opts.localPort }, tcp: opts.tcp });
+  // Records are written whole: Nagle would only hold back the tail of each flush.
+  const hc = host.connect({ remote, local: { address: opts.localAddress, port: opts.localPort }, tcp: { nagle: false, ...opts.tcp } });
   const ep = new TcplsEndpoint({
     ...opts,
     role: 'client',
@@ -101,7 +102,7 @@ export function listenOverHost(
   opts: HostEndpointOptions & { address?: string; tcp?: Partial<TcpConfig> },
   onEndpoint: (ep: TcplsEndpoint, hc: HostConnection) => void,
 ): Listener {
-  return host.listen(port, { address: opts.address, tcp: opts.tcp }, (hc) => {
+  return host.listen(port, { address: opts.address, tcp: { nagle: false, ...opts.tcp } }, (hc) => {
     const ep = new TcplsEndpoint({
       ...opts,
       role: 'server',

@@ -8,7 +8,6 @@ import type { KeyShare, NamedGroup, PublicKey, SignatureScheme } from '../crypto
 import { TlsError } from '../errors.js';
 import { bytesEqual, Writer } from '../wire/codec.js';
 import {
-  ALL_SUITES,
   CipherSuites,
   ExtensionType,
   GroupIds,
@@ -84,8 +83,11 @@ export class TlsClient extends TlsConnection {
       if (this.config.middleboxCompat !== false) hs.sessionId = this.config.random(32);
       const shareGroups = this.config.keyShareGroups ?? [hs.groups[0]];
       hs.keyShares = shareGroups.map((g) => this.provider.generateKeyShare(g, this.config.random));
+      // RFC 8446 5.1: the initial ClientHello's record may say 0x0301, for old middleboxes.
+      this.plaintextRecordVersion = 0x0301;
       this.sendClientHello();
       this.flushHandshake();
+      this.plaintextRecordVersion = 0x0303;
       this.state = new ExpectServerHello();
     } catch (e) {
       this.fail(e);
@@ -96,7 +98,7 @@ export class TlsClient extends TlsConnection {
   sendClientHello(): void {
     const hs = this.hs;
     const cfg = this.config;
-    const exts: TlsExtension[] = [];
+    let exts: TlsExtension[] = [];
     if (cfg.serverName && !/^[\d.]+$/.test(cfg.serverName) && !cfg.serverName.includes(':')) {
       // RFC 6066 3: literal IP addresses are not sent as SNI.
       exts.push({ type: ExtensionType.serverName, data: ext.encodeServerName(cfg.serverName) });
@@ -118,11 +120,13 @@ export class TlsClient extends TlsConnection {
     if (session) {
       exts.push({ type: ExtensionType.pskKeyExchangeModes, data: ext.encodePskModes([PSK_DHE_KE]) });
       // 4.2.10: early data only in the first ClientHello.
-      if (!hs.helloRetried && cfg.earlyData && session.maxEarlyData > 0) {
+      // Only when all of it fits max_early_data_size; otherwise it goes after the handshake.
+      if (!hs.helloRetried && cfg.earlyData && cfg.earlyData.length > 0 && cfg.earlyData.length <= session.maxEarlyData) {
         exts.push({ type: ExtensionType.earlyData, data: new Uint8Array(0) });
         hs.earlyDataOffered = true;
       }
     }
+    if (cfg.editClientHelloExtensions) exts = cfg.editClientHelloExtensions(exts);
     let cipherSuites = hs.suites.map((s) => s.id);
     if (hs.hrrSuite) cipherSuites = [hs.hrrSuite.id];
     const ch: ClientHello = { random: this.clientRandom, legacySessionId: hs.sessionId, cipherSuites, extensions: exts };
@@ -313,6 +317,9 @@ class ExpectEncryptedExtensions implements HandshakeState {
           const limit = ext.decodeRecordSizeLimit(e.data);
           c.info.peerRecordSizeLimit = limit;
           c.peerMaxPlaintext = Math.min(16384, limit - 1);
+          // Protected records with the application keys are already under the limit; records we
+          // still have to send with the handshake key are sized when that key is installed.
+          if (c.config.recordSizeLimit) c.ownMaxPlaintext = Math.min(16385, c.config.recordSizeLimit) - 1;
           break;
         }
         case ExtensionType.earlyData:
@@ -479,4 +486,3 @@ class ClientTraffic implements HandshakeState {
   }
 }
 
-export { ALL_SUITES };

@@ -6,6 +6,7 @@
 import type { CryptoProvider, NamedGroup, PrivateKey, PublicKey, SignatureScheme } from '../crypto/provider.js';
 import type { PaddingPolicy } from '../record/protection.js';
 import type { CipherSuiteName } from '../wire/constants.js';
+import type { TlsExtension } from '../wire/handshake.js';
 
 /**
  * Checks a peer's certificate chain (DER, leaf first) and returns the leaf's public key.
@@ -84,6 +85,11 @@ export interface ClientConfig extends CommonConfig {
   session?: SessionTicket;
   /** 0-RTT data to send with the resumption ClientHello (needs a session allowing early data). */
   earlyData?: Uint8Array;
+  /**
+   * Advanced (tests, middlebox probes): rewrites the ClientHello extension list just before it is
+   * encoded (pre_shared_key, when present, is appended after this and stays last).
+   */
+  editClientHelloExtensions?: (extensions: TlsExtension[]) => TlsExtension[];
 }
 
 /** Anti-replay for 0-RTT (RFC 8446 8): returns true the first time a ticket/binder is seen. */

@@ -107,6 +107,10 @@ export abstract class TlsConnection {
   /** @internal */ info: HandshakeInfo;
   /** @internal the peer's record_size_limit minus one (RFC 8449), applied to write keys. */
   peerMaxPlaintext = MAX_PLAINTEXT;
+  /** @internal our record_size_limit minus one once negotiated (RFC 8449); larger records are record_overflow. */
+  ownMaxPlaintext = MAX_PLAINTEXT;
+  /** @internal legacy_record_version of plaintext records we write (5.1). */
+  plaintextRecordVersion = 0x0303;
   /** @internal true while unprotected CCS records may still arrive (middlebox compat, D.4). */
   acceptCcs = true;
   /** @internal set when the read key changed while handling a message (5.1 boundary check). */
@@ -401,7 +405,7 @@ export abstract class TlsConnection {
         this.maybeAutoKeyUpdate(type);
         this.output.push(this.writeProtection!.seal(type, chunk));
       } else {
-        this.output.push(RecordProtection.plaintext(type, chunk));
+        this.output.push(RecordProtection.plaintext(type, chunk, this.plaintextRecordVersion));
       }
       off += chunk.length;
       if (data.length === 0) break;
@@ -463,6 +467,8 @@ export abstract class TlsConnection {
         throw e;
       }
       this.skipUndecryptableBytes = 0;
+      // RFC 8449 4: a protected record over our advertised limit is record_overflow.
+      if (fragment.length - 16 > this.ownMaxPlaintext + 1) throw new TlsError('record-overflow', `record of ${fragment.length - 16} bytes over our record_size_limit`);
     } else {
       if (type === ContentType.applicationData && this.skipUndecryptableBytes >= fragment.length) {
         // Rejected 0-RTT arriving before we have any read key (after a HelloRetryRequest).

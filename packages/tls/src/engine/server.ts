@@ -14,8 +14,6 @@ import {
   HRR_RANDOM,
   SignatureSchemeIds,
   TLS13,
-  groupById,
-  suiteById,
   type CipherSuite,
   type CipherSuiteName,
 } from '../wire/constants.js';
@@ -284,7 +282,12 @@ class ExpectClientHello implements HandshakeState {
     const ee: TlsExtension[] = [];
     if (sni && serverName !== undefined && !psk) ee.push({ type: ExtensionType.serverName, data: new Uint8Array(0) });
     if (alpn) ee.push({ type: ExtensionType.applicationLayerProtocolNegotiation, data: ext.encodeAlpn([alpn]) });
-    if (rsl && cfg.recordSizeLimit) ee.push({ type: ExtensionType.recordSizeLimit, data: ext.encodeRecordSizeLimit(cfg.recordSizeLimit) });
+    // RFC 8449 4: answer with our limit (2^14+1 = none) whenever the client sent one.
+    if (rsl) {
+      const own = Math.min(cfg.recordSizeLimit ?? 16385, 16385);
+      ee.push({ type: ExtensionType.recordSizeLimit, data: ext.encodeRecordSizeLimit(own) });
+      c.ownMaxPlaintext = own - 1;
+    }
     if (hs.earlyData) ee.push({ type: ExtensionType.earlyData, data: new Uint8Array(0) });
     ee.push({ type: ExtensionType.supportedGroups, data: ext.encodeU16List(hs.groups.map((g) => GroupIds[g])) });
     ee.push(...eeExtra);
@@ -449,4 +452,3 @@ class ServerTraffic implements HandshakeState {
   }
 }
 
-export { suiteById, groupById };

@@ -55,9 +55,13 @@ export class TLSSocket extends Duplex {
       }
     });
     socket.on('error', (e) => this.destroy(e));
+    // The transport is gone: end our readable side (keeping what is buffered for the reader);
+    // the Duplex destroys itself once both sides are done.
     socket.on('close', () => {
-      if (!this.destroyed && this.finishedReading) this.destroy();
-      else if (!this.destroyed) this.destroy();
+      if (!this.finishedReading) {
+        this.finishedReading = true;
+        this.push(null);
+      }
     });
     socket.on('drain', () => {
       const w = this.waitingDrain;
@@ -129,8 +133,6 @@ export class TLSSocket extends Duplex {
           const e = ev.error;
           const msg = e instanceof TlsError && e.code === 'alert-received' ? e.message : `${e.message}${ev.alertSent !== null ? ` (sent alert ${alertName(ev.alertSent)})` : ''}`;
           const err = Object.assign(new Error(msg), { code: (e as { code?: string }).code ?? 'tls-error', cause: e });
-          // Let the alert reach the wire before tearing down the transport.
-          if (this.socket.writable) this.socket.end();
           this.destroy(err);
           return ok;
         }
@@ -162,7 +164,12 @@ export class TLSSocket extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    this.socket.destroy();
+    // Let queued bytes (a fatal alert, close_notify) reach the wire before the transport closes.
+    const t = this.socket as Duplex & { destroySoon?: () => void };
+    if (t.destroyed) {
+      // nothing to do
+    } else if (typeof t.destroySoon === 'function') t.destroySoon();
+    else t.end();
     cb(err);
   }
 }
@@ -237,6 +244,8 @@ export function connect(options: ConnectOptions, onSecureConnect?: () => void): 
   sock.once('secureConnect', () => {
     sock.authorized = strict || authError === null;
     sock.authorizationError = authError;
+    // 0-RTT data the server did not take (or that was never offered) is sent as ordinary data.
+    if (options.earlyData?.length && !engine.handshakeInfo.earlyDataAccepted) sock.write(Buffer.from(options.earlyData));
   });
   if (onSecureConnect) sock.once('secureConnect', onSecureConnect);
   const start = (): void => sock.startClient();

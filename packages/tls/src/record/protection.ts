@@ -121,11 +121,11 @@ export class RecordProtection {
   }
 
   /** Sealing a plaintext record without protection (before keys exist): header || content. */
-  static plaintext(contentType: number, content: Uint8Array): Uint8Array {
+  static plaintext(contentType: number, content: Uint8Array, legacyVersion = 0x0303): Uint8Array {
     const out = new Uint8Array(5 + content.length);
     out[0] = contentType;
-    out[1] = 0x03;
-    out[2] = 0x03;
+    out[1] = legacyVersion >>> 8;
+    out[2] = legacyVersion & 0xff;
     out[3] = content.length >>> 8;
     out[4] = content.length & 0xff;
     out.set(content, 5);
@@ -192,7 +192,9 @@ export class RecordReader {
     const len = (header[3] << 8) | header[4];
     if (len > MAX_CIPHERTEXT) throw new TlsError('record-overflow', `record length ${len} > 2^14+256`);
     if (this.buffered < 5 + len) return null;
-    const all = this.peek(5 + len).slice();
+    // One copy: the caller's buffers may be reused after receive() returns.
+    const first = this.chunks[0];
+    const all = first.length >= 5 + len ? first.slice(0, 5 + len) : this.peek(5 + len);
     this.consume(5 + len);
     return { header, type, fragment: all.subarray(5) };
   }

@@ -165,6 +165,18 @@ describe('bad input ends with the right alert', () => {
     expect(alertOf(drain(s))).toBe(A.unexpectedMessage);
   });
 
+  test('a protected record over our record_size_limit: record_overflow', () => {
+    const c = client({ recordSizeLimit: 256 });
+    const s = server();
+    c.start(NOW);
+    pump(c, s, NOW);
+    // A misbehaving server that ignores the limit.
+    s.recordProtection.write!.maxPlaintext = 16384;
+    s.write(new Uint8Array(1000));
+    c.receive(s.pollOutput()!, NOW);
+    expect(alertOf(drain(c))).toBe(A.recordOverflow);
+  });
+
   test('random garbage never throws, and buffering stays bounded', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }), (chunks) => {

@@ -282,4 +282,71 @@ describe('resumption and 0-RTT', () => {
     expect(evs.some((e) => e.type === 'early-data')).toBe(false);
     expect(errors(evs)).toEqual([]);
   });
+  test('early data over max_early_data_size: the server aborts with unexpected_message', () => {
+    const session = { ...firstSession({ maxEarlyData: 16 }), maxEarlyData: 100000 };
+    const id = identity('ec');
+    const s = new TlsServer({ provider: nodeCrypto, random: rnd, certificateChain: id.chain, privateKey: id.key, ticketKey, maxEarlyData: 16 });
+    const c = new TlsClient({ provider: nodeCrypto, random: rnd, serverName: 'localhost', verifier: null, session, earlyData: new Uint8Array(1000) });
+    c.start(NOW);
+    const ev = pump(c, s, NOW);
+    expect(ev.b.find((e) => e.type === 'error')).toMatchObject({ alertSent: 10 });
+  });
+  test('rejected 0-RTT (server takes no early data): records skipped, handshake completes without it', () => {
+    const session = firstSession({ maxEarlyData: 16384 });
+    const { client, server, ev } = pair({ session, earlyData: enc('too early') }, { ticketKey, maxEarlyData: 0 });
+    expect(errors(ev.a)).toEqual([]);
+    expect(errors(ev.b)).toEqual([]);
+    expect(client.handshakeInfo.resumed).toBe(true);
+    expect(client.handshakeInfo.earlyDataAccepted).toBe(false);
+    expect(ev.b.some((e) => e.type === 'early-data' || e.type === 'data')).toBe(false);
+    expect(server.isHandshakeComplete).toBe(true);
+  });
+});
+
+describe('resumption after HelloRetryRequest', () => {
+  const ticketKey = new Uint8Array(32).fill(4);
+  test('PSK binder over message_hash + HRR + ClientHello2 verifies; 0-RTT sent before the HRR is skipped', () => {
+    const first = pair({}, { ticketKey, maxEarlyData: 1000 });
+    const session = (first.ev.a.find((e) => e.type === 'session') as { session: SessionTicket }).session;
+    const { client, server, ev } = pair({ session, earlyData: enc('early') }, { ticketKey, maxEarlyData: 1000, forceHelloRetry: true });
+    expect(errors(ev.a)).toEqual([]);
+    expect(errors(ev.b)).toEqual([]);
+    expect(client.handshakeInfo).toMatchObject({ resumed: true, helloRetry: true, earlyDataAccepted: false });
+    expect(server.handshakeInfo.resumed).toBe(true);
+    expect(ev.b.some((e) => e.type === 'early-data')).toBe(false);
+  });
+});
+
+describe('key log', () => {
+  test('SSLKEYLOGFILE lines: both sides log the same five secrets for the same client random', () => {
+    const { ev } = pair();
+    const lines = (evs: TlsEvent[]) => evs.filter((e): e is { type: 'keylog'; line: string } => e.type === 'keylog').map((e) => e.line).sort();
+    const a = lines(ev.a);
+    expect(a).toHaveLength(5);
+    for (const l of a) expect(l).toMatch(/^(CLIENT|SERVER)_(HANDSHAKE_)?TRAFFIC_SECRET(_0)? [0-9a-f]{64} [0-9a-f]{64}\n$|^EXPORTER_SECRET [0-9a-f]{64} [0-9a-f]{64}\n$/);
+    expect(lines(ev.b)).toEqual(a);
+  });
+});
+
+describe('fragmentation', () => {
+  test('every flight delivered one byte at a time still completes', () => {
+    const id = identity('rsa');
+    const client = new TlsClient({ provider: nodeCrypto, random: rnd, serverName: 'localhost', verifier: chainVerifier(id.chain, nodeCrypto) });
+    const server = new TlsServer({ provider: nodeCrypto, random: rnd, certificateChain: id.chain, privateKey: id.key });
+    client.start(NOW);
+    for (let i = 0; i < 10; i++) {
+      const a = client.pollOutput();
+      const b = server.pollOutput();
+      if (!a && !b) break;
+      if (a) for (let j = 0; j < a.length; j++) server.receive(a.subarray(j, j + 1), NOW);
+      if (b) for (let j = 0; j < b.length; j++) client.receive(b.subarray(j, j + 1), NOW);
+    }
+    expect(client.isHandshakeComplete && server.isHandshakeComplete).toBe(true);
+  });
+  test('handshake messages split over many small records (record_size_limit 64) are reassembled', () => {
+    const { client, server, ev } = pair({ recordSizeLimit: 64 }, {}, 'rsa');
+    expect(errors(ev.a)).toEqual([]);
+    expect(client.isHandshakeComplete && server.isHandshakeComplete).toBe(true);
+    expect(client.handshakeInfo.peerCertificates[0].length).toBeGreaterThan(500);
+  });
 });

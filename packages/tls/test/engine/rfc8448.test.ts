@@ -11,6 +11,9 @@ import { nobleCrypto } from '../../src/crypto/noble.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { KeySchedule, Transcript } from '../../src/engine/keyschedule.js';
 import { TlsServer } from '../../src/engine/server.js';
+import { TlsClient } from '../../src/engine/client.js';
+import type { TlsEvent } from '../../src/engine/connection.js';
+import { decodeHandshakeBody, type ClientHello } from '../../src/wire/handshake.js';
 import { RecordProtection, deriveTrafficKeys } from '../../src/record/protection.js';
 import { fromHex, toHex } from '../../src/wire/codec.js';
 import { CipherSuites, ContentType } from '../../src/wire/constants.js';
@@ -85,5 +88,57 @@ describe.each([
     expect(lines).toContain(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${random32} ${v.clientHandshakeTrafficSecret}\n`);
     expect(lines).toContain(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${random32} ${v.serverHandshakeTrafficSecret}\n`);
     expect(server.stateName).toBe('ExpectClientFinished');
+  });
+
+  test('client engine: the whole trace byte for byte (ClientHello, Finished, ticket, data, close_notify)', () => {
+    const queue = [fromHex(v.clientRandom), fromHex(v.clientPrivate)];
+    const random = (n: number): Uint8Array => {
+      const r = queue.shift();
+      if (!r || r.length !== n) throw new Error('unexpected random draw');
+      return r;
+    };
+    // The trace client sends extensions we do not (renegotiation_info, session_ticket, more
+    // groups and schemes): the ClientHello hook puts the trace's list in, verbatim.
+    const traceCh = decodeHandshakeBody(1, fromHex(v.clientHello).subarray(4)).body as ClientHello;
+    const client = new TlsClient({
+      provider,
+      random,
+      serverName: 'server',
+      verifier: null,
+      middleboxCompat: false,
+      cipherSuites: ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'],
+      editClientHelloExtensions: () => traceCh.extensions,
+    });
+    const now = Date.UTC(2024, 0, 1);
+    client.start(now);
+    expect(toHex(client.pollOutput()!)).toBe(v.clientHelloRecord);
+    client.receive(fromHex(v.serverHelloRecord), now);
+    client.receive(fromHex(v.serverFlightRecord), now);
+    const evs: TlsEvent[] = [];
+    const drainAll = () => {
+      for (let e = client.pollEvent(); e; e = client.pollEvent()) evs.push(e);
+    };
+    drainAll();
+    expect(evs.filter((e) => e.type === 'error')).toEqual([]);
+    expect(client.isHandshakeComplete).toBe(true);
+    expect(client.handshakeInfo.peerSignatureScheme).toBe('rsa_pss_rsae_sha256');
+    expect(toHex(client.pollOutput()!)).toBe(v.clientFinishedRecord);
+    client.receive(fromHex(v.newSessionTicketRecord), now);
+    drainAll();
+    const session = evs.find((e) => e.type === 'session');
+    expect(session && session.type === 'session' && toHex(session.session.psk)).toBe(v.resumptionPsk);
+    expect(toHex(client.resumptionMasterSecret!)).toBe(v.resumptionMasterSecret);
+    client.write(fromHex(v.applicationData));
+    expect(toHex(client.pollOutput()!)).toBe(v.clientApplicationDataRecord);
+    client.receive(fromHex(v.serverApplicationDataRecord), now);
+    drainAll();
+    const data = evs.find((e) => e.type === 'data');
+    expect(data && data.type === 'data' && toHex(data.data)).toBe(v.applicationData);
+    client.close();
+    expect(toHex(client.pollOutput()!)).toBe(v.clientCloseNotifyRecord);
+    client.receive(fromHex(v.serverCloseNotifyRecord), now);
+    drainAll();
+    expect(evs.some((e) => e.type === 'close-notify')).toBe(true);
+    expect(client.isClosed).toBe(true);
   });
 });

@@ -244,21 +244,69 @@ d('openssl s_client vs our server', () => {
 });
 
 describe('node:tls interop', () => {
-  test('our client vs a node:tls server, every suite; 10 MB echoed intact', async () => {
+  for (const [kind, scheme] of KINDS) {
+    test(`our client vs a node:tls server, every suite x group, ${kind} certificate (${scheme})`, async () => {
+      const id = identity(kind);
+      const srv = nodeTls.createServer({ cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.3', ecdhCurve: 'X25519:P-256' }, (s) => s.pipe(s));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      const port = (srv.address() as AddressInfo).port;
+      try {
+        for (const suite of SUITES)
+          for (const [group] of GROUPS) {
+            const sock = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem, cipherSuites: [suite], groups: [group] });
+            await new Promise<void>((resolve, reject) => {
+              sock.once('secureConnect', () => resolve());
+              sock.once('error', reject);
+            });
+            expect(sock.handshakeInfo).toMatchObject({ suite, group, peerSignatureScheme: scheme });
+            const echoed = new Promise<string>((resolve) => sock.once('data', (b: Buffer) => resolve(b.toString())));
+            sock.write('ping');
+            expect(await echoed).toBe('ping');
+            sock.destroy();
+          }
+      } finally {
+        srv.close();
+      }
+    });
+
+    test(`node:tls client vs our server, every suite x group, ${kind} certificate (${scheme}); exporter agrees`, async () => {
+      const id = identity(kind);
+      const server = createServer({ cert: id.certPem, key: id.keyPem, alpn: ['h2', 'http/1.1'] }, (s) => s.pipe(s));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const port = (server.address() as AddressInfo).port;
+      const ours: TLSSocket[] = [];
+      server.on('secureConnection', (s: TLSSocket) => ours.push(s));
+      try {
+        for (const suite of SUITES)
+          for (const [group, curve] of GROUPS) {
+            const c = nodeTls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem, ecdhCurve: curve, ciphers: suite, ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1.3' });
+            await new Promise<void>((resolve, reject) => {
+              c.once('secureConnect', () => resolve());
+              c.once('error', reject);
+            });
+            expect(c.authorized).toBe(true);
+            expect(c.alpnProtocol).toBe('http/1.1');
+            expect(c.getCipher().standardName).toBe(suite);
+            const echoed = new Promise<string>((resolve) => c.once('data', (b: Buffer) => resolve(b.toString())));
+            c.write('echo me');
+            expect(await echoed).toBe('echo me');
+            const mine = ours[ours.length - 1];
+            expect(mine.handshakeInfo).toMatchObject({ suite, group, signatureScheme: scheme });
+            expect(mine.exportKeyingMaterial(32, 'EXPORTER-test').toString('hex')).toBe(c.exportKeyingMaterial(32, 'EXPORTER-test').toString('hex'));
+            c.destroy();
+          }
+      } finally {
+        server.close();
+      }
+    });
+  }
+
+  test('10 MB through a node:tls echo server arrives intact', async () => {
     const id = identity('ec');
     const srv = nodeTls.createServer({ cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.3' }, (s) => s.pipe(s));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as AddressInfo).port;
     try {
-      for (const suite of SUITES) {
-        const sock = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem, cipherSuites: [suite] });
-        await new Promise<void>((resolve, reject) => {
-          sock.once('secureConnect', () => resolve());
-          sock.once('error', reject);
-        });
-        expect(sock.handshakeInfo.suite).toBe(suite);
-        sock.destroy();
-      }
       const big = randomBytes(10 * 1024 * 1024);
       const sock = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem });
       const h = createHash('sha256');
@@ -280,33 +328,33 @@ describe('node:tls interop', () => {
       srv.close();
     }
   });
+});
 
-  test('node:tls client vs our server: each group, ALPN, exporter agrees', async () => {
-    const id = identity('rsa');
-    const server = createServer({ cert: id.certPem, key: id.keyPem, alpn: ['h2', 'http/1.1'] }, (s) => s.pipe(s));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as AddressInfo).port;
-    const ours: TLSSocket[] = [];
-    server.on('secureConnection', (s: TLSSocket) => ours.push(s));
+d('key log', () => {
+  test('our SSLKEYLOGFILE lines equal the ones openssl s_server writes for the same connection', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tlshs-kl-'));
     try {
-      for (const ecdhCurve of ['X25519', 'P-256']) {
-        const c = nodeTls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem, ecdhCurve, ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1.3' });
-        await new Promise<void>((resolve, reject) => {
-          c.once('secureConnect', () => resolve());
-          c.once('error', reject);
-        });
-        expect(c.authorized).toBe(true);
-        expect(c.alpnProtocol).toBe('http/1.1');
-        const echoed = new Promise<string>((resolve) => c.once('data', (b: Buffer) => resolve(b.toString())));
-        c.write('echo me');
-        expect(await echoed).toBe('echo me');
-        const mine = ours[ours.length - 1];
-        expect(mine.handshakeInfo.group).toBe(ecdhCurve === 'X25519' ? 'x25519' : 'secp256r1');
-        expect(mine.exportKeyingMaterial(32, 'EXPORTER-test').toString('hex')).toBe(c.exportKeyingMaterial(32, 'EXPORTER-test').toString('hex'));
-        c.destroy();
-      }
+      const file = join(dir, 'server.keys');
+      const { port, proc } = await sServer('ec', ['-www', '-keylogfile', file]);
+      const lines: string[] = [];
+      const { sock } = await getPage(port, 'ec');
+      void sock;
+      const again = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: identity('ec').certPem });
+      again.on('keylog', (l: Buffer) => lines.push(l.toString()));
+      await new Promise<void>((resolve) => again.once('secureConnect', () => resolve()));
+      again.write('GET / HTTP/1.0\r\n\r\n');
+      await collect(again);
+      proc.child.kill();
+      const theirs = readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+      const random = lines[0].split(' ')[1];
+      const mine = lines.map((l) => l.trim()).sort();
+      expect(mine).toHaveLength(5);
+      expect(theirs.filter((l) => l.includes(random)).sort()).toEqual(mine);
     } finally {
-      server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

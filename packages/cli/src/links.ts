@@ -1,0 +1,165 @@
+/**
+ * Opening the right real link for a command's `--link raw|pcap` with sensible defaults, so that
+ * every command that runs our userspace stack on a real network (tcp, tls --stack user, serve,
+ * get, probe) picks addresses and devices the same way.
+ *
+ * - raw (RawSocketLink): an address the kernel of this namespace owns. Default: the source address
+ *   of the route to the remote host (`ip route get HOST`), or for a server the first global address
+ *   of the namespace (IPv4 first). The link installs its RST guard and reserves our ports.
+ * - pcap (PcapLink): an address the kernel does NOT own, given with --local; the device is the one
+ *   of the route to the remote (or, for a server, the route to that address), the prefix length that
+ *   of the device's address in the same family, the gateway the route's gateway if any.
+ */
+import { execFileSync } from 'node:child_process';
+import { isIP } from 'node:net';
+import type { PacketIo } from '@tcpls/tcp';
+import { PcapLink, RawSocketLink, RealLinkError } from '@tcpls/link';
+
+export type LinkKind = 'raw' | 'pcap';
+export const LINK_KINDS: readonly LinkKind[] = ['raw', 'pcap'];
+
+/** What went wrong while choosing or opening a link, in words a user can act on. */
+export class LinkSetupError extends Error {
+  constructor(
+    readonly code: 'not-root' | 'no-route' | 'no-address' | 'bad-address' | 'needs-local' | 'open-failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LinkSetupError';
+  }
+}
+
+export interface OpenLinkOptions {
+  kind: LinkKind;
+  /** The peer (client side): picks the route, the local address and the device. */
+  remote?: string;
+  /** --local ADDR. Required for pcap. */
+  local?: string;
+  /** Local ports our stack uses (raw: reserved from the kernel and covered by the RST guard). */
+  ports?: number[];
+  /** Preferred family when neither remote nor local says (server side) [4]. */
+  family?: 4 | 6;
+}
+
+export interface OpenedLink {
+  kind: LinkKind;
+  io: PacketIo & { stats(): unknown };
+  /** The local address our Host uses. */
+  address: string;
+  device: string;
+  /** One line for logs: "raw 10.0.0.1 on veth0 (mtu 1500)". */
+  description: string;
+}
+
+interface RouteInfo {
+  dev?: string;
+  prefsrc?: string;
+  gateway?: string;
+  type?: string;
+}
+
+function ipJson(args: string[]): unknown {
+  const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out || '[]');
+}
+
+/** `ip route get ADDR` → device, preferred source, gateway; null when there is no route. */
+export function routeTo(address: string): RouteInfo | null {
+  try {
+    const r = ipJson(['route', 'get', address]) as RouteInfo[];
+    return r[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface AddrInfo {
+  ifname: string;
+  family: 4 | 6;
+  local: string;
+  prefixlen: number;
+}
+
+/** Global-scope addresses of this namespace, in `ip addr` order. */
+export function globalAddresses(): AddrInfo[] {
+  const out: AddrInfo[] = [];
+  try {
+    const links = ipJson(['addr', 'show', 'scope', 'global']) as Array<{ ifname: string; addr_info?: Array<{ family: string; local: string; prefixlen: number; tentative?: boolean }> }>;
+    for (const l of links) {
+      for (const a of l.addr_info ?? []) {
+        out.push({ ifname: l.ifname, family: a.family === 'inet6' ? 6 : 4, local: a.local, prefixlen: a.prefixlen });
+      }
+    }
+  } catch {
+    // no `ip`: the caller reports "no address"
+  }
+  return out;
+}
+
+export function requireRoot(what: string): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new LinkSetupError(
+      'not-root',
+      `${what} sends and captures raw packets and needs root (or CAP_NET_RAW + CAP_NET_ADMIN); run it as root inside the network namespace, e.g. sudo ip netns exec NS tcpls ...`,
+    );
+  }
+}
+
+/** Chooses addresses and opens the link. Throws LinkSetupError with a clear message. */
+export async function openLink(o: OpenLinkOptions): Promise<OpenedLink> {
+  for (const [name, v] of [
+    ['remote', o.remote],
+    ['--local', o.local],
+  ] as const) {
+    if (v !== undefined && isIP(v) === 0) throw new LinkSetupError('bad-address', `${name} '${v}' is not an IPv4 or IPv6 address`);
+  }
+  if (o.remote && o.local && isIP(o.remote) !== isIP(o.local)) {
+    throw new LinkSetupError('bad-address', `--local ${o.local} and ${o.remote} are of different IP families`);
+  }
+  requireRoot(`--link ${o.kind}`);
+  try {
+    return o.kind === 'raw' ? await openRaw(o) : await openPcap(o);
+  } catch (e) {
+    if (e instanceof LinkSetupError) throw e;
+    const code = e instanceof RealLinkError ? ` [${e.code}]` : '';
+    throw new LinkSetupError('open-failed', `cannot open the ${o.kind} link${code}: ${(e as Error).message}`);
+  }
+}
+
+async function openRaw(o: OpenLinkOptions): Promise<OpenedLink> {
+  let address = o.local;
+  if (address === undefined && o.remote !== undefined) {
+    const r = routeTo(o.remote);
+    if (!r || !r.prefsrc) throw new LinkSetupError('no-route', `no route to ${o.remote} in this network namespace (ip route get ${o.remote}); pass --local ADDR`);
+    if (r.type === 'local' || r.dev === 'lo') throw new LinkSetupError('no-route', `${o.remote} is an address of this namespace; the raw link cannot talk to itself`);
+    address = r.prefsrc;
+  }
+  if (address === undefined) {
+    const all = globalAddresses();
+    const fam = o.family ?? 4;
+    const pick = all.find((a) => a.family === fam) ?? all[0];
+    if (!pick) throw new LinkSetupError('no-address', 'no global address in this network namespace; pass --local ADDR');
+    address = pick.local;
+  }
+  const link = await RawSocketLink.open({ localAddress: address, ports: o.ports, rcvBufBytes: 8 << 20, sndBufBytes: 8 << 20 });
+  return { kind: 'raw', io: link, address, device: link.device, description: `raw ${address} on ${link.device} (mtu ${link.mtu})` };
+}
+
+async function openPcap(o: OpenLinkOptions): Promise<OpenedLink> {
+  const address = o.local;
+  if (address === undefined) {
+    throw new LinkSetupError(
+      'needs-local',
+      '--link pcap needs --local ADDR: an unused address on the link that the kernel does not own (the pcap link answers ARP / neighbour discovery for it itself)',
+    );
+  }
+  const target = o.remote ?? address;
+  const r = routeTo(target);
+  if (!r || !r.dev) throw new LinkSetupError('no-route', `no route to ${target} in this network namespace (ip route get ${target})`);
+  if (r.dev === 'lo') throw new LinkSetupError('bad-address', `${target} routes through lo: the pcap link needs an Ethernet device`);
+  const fam = isIP(address) as 4 | 6;
+  const onDev = globalAddresses().filter((a) => a.ifname === r.dev && a.family === fam);
+  const prefixLength = onDev[0]?.prefixlen;
+  const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway: r.gateway });
+  return { kind: 'pcap', io: link, address, device: r.dev, description: `pcap ${address} (${link.mac}) on ${r.dev} (mtu ${link.mtu})` };
+}

@@ -1,0 +1,593 @@
+/**
+ * Shared pieces of `tcpls demo`, `tcpls serve` and `tcpls get`: the tiny file protocol over TCPLS
+ * streams (docs/packages/tcpls-cli.md), its HTTP/1.0 fallback over plain TLS, and the report of what
+ * the session negotiated and detected.
+ *
+ * Protocol on one client-opened stream: the client writes `GET <path>[ <start>-<end>]\n` and ends its
+ * side; the server answers on the same stream with `OK <start> <length> <total>\n` and the bytes, or
+ * `ERR <reason>\n`, then ends its side. Several requests run in parallel on several streams.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { Host, systemClock } from '@tcpls/tcp';
+import type { OptionDifference, TcplsEndpoint, TcplsEvent, TcplsStream } from '@tcpls/tcpls';
+import { UsageError } from './args.js';
+import { openLink } from './links.js';
+
+/** Longest request line accepted (hostile input: bounded). */
+export const MAX_REQUEST = 4096;
+const CHUNK = 64 * 1024;
+
+/** A file (or any byte source) served by ranges. */
+export interface FileSource {
+  readonly size: number;
+  read(offset: number, length: number): Uint8Array;
+  close?(): void;
+}
+
+export function bufferSource(data: Uint8Array): FileSource {
+  return { size: data.length, read: (o, n) => data.subarray(o, o + n) };
+}
+
+/** Opens `path` under `dir`, refusing anything that escapes it (.., symlinks out). */
+export function fileUnder(dir: string, path: string): FileSource | string {
+  const clean = decodeURIComponent(path.split('?')[0]).replace(/^\/+/, '');
+  if (clean === '' || clean.split('/').includes('..')) return 'bad path';
+  let root: string;
+  let full: string;
+  try {
+    root = realpathSync(dir);
+    full = realpathSync(resolve(root, clean));
+  } catch {
+    return 'not found';
+  }
+  if (!full.startsWith(root + sep)) return 'bad path';
+  try {
+    if (!statSync(full).isFile()) return 'not a file';
+    const fd = openSync(full, 'r');
+    const size = fstatSync(fd).size;
+    return {
+      size,
+      read(o, n) {
+        const b = Buffer.allocUnsafe(n);
+        const got = readSync(fd, b, 0, n, o);
+        return new Uint8Array(b.buffer, b.byteOffset, got);
+      },
+      close: () => closeSync(fd),
+    };
+  } catch {
+    return 'not readable';
+  }
+}
+
+export type Lookup = (path: string) => FileSource | string;
+
+interface Request {
+  path: string;
+  start: number | null;
+  end: number | null;
+}
+
+export function parseRequest(line: string): Request | string {
+  const m = /^GET (\S{1,2048})(?: (\d{1,15})-(\d{1,15}))?$/.exec(line);
+  if (!m) return 'bad request';
+  const start = m[2] !== undefined ? Number(m[2]) : null;
+  const end = m[3] !== undefined ? Number(m[3]) : null;
+  if (start !== null && end !== null && end < start) return 'bad range';
+  return { path: m[1], start, end };
+}
+
+/** Sends a byte range on a stream as room allows (call `step` after every pump). */
+class RangeSender {
+  done = false;
+  constructor(
+    private readonly s: TcplsStream,
+    private readonly src: FileSource | null,
+    private pos: number,
+    private readonly end: number,
+    private head: Uint8Array | null,
+  ) {}
+  step(): void {
+    if (this.done) return;
+    for (;;) {
+      if (this.head) {
+        const n = this.s.write(this.head);
+        this.head = n === this.head.length ? null : this.head.subarray(n);
+        if (this.head) return;
+      }
+      if (this.pos >= this.end || !this.src) {
+        this.done = true;
+        this.s.end();
+        this.src?.close?.();
+        return;
+      }
+      this.head = this.src.read(this.pos, Math.min(CHUNK, this.end - this.pos));
+      if (this.head.length === 0) {
+        this.pos = this.end; // file shrank: end here
+        this.head = null;
+        continue;
+      }
+      this.pos += this.head.length;
+    }
+  }
+}
+
+export interface ServeLog {
+  (line: string): void;
+}
+
+/**
+ * Serves files on one endpoint: TCPLS streams with the protocol above, or HTTP/1.0 GET when the
+ * client turned out to be a plain TLS client (fallback).
+ */
+export function serveFiles(ep: TcplsEndpoint, lookup: Lookup, log: ServeLog): void {
+  const reqBuf = new Map<number, string>();
+  const senders = new Set<RangeSender>();
+  let httpBuf = '';
+  let httpDone = false;
+  let plainSender: { src: FileSource; pos: number } | null = null;
+  const answer = (id: number, line: string): void => {
+    const s = ep.stream(id);
+    if (!s) return;
+    const req = parseRequest(line);
+    if (typeof req === 'string') {
+      senders.add(new RangeSender(s, null, 0, 0, enc(`ERR ${req}\n`)));
+      log(`stream ${id}: ${req}`);
+      return;
+    }
+    const src = lookup(req.path);
+    if (typeof src === 'string') {
+      senders.add(new RangeSender(s, null, 0, 0, enc(`ERR ${src}\n`)));
+      log(`stream ${id}: GET ${req.path}: ${src}`);
+      return;
+    }
+    const start = Math.min(req.start ?? 0, src.size);
+    const end = Math.min(req.end ?? src.size, src.size);
+    log(`stream ${id}: GET ${req.path} bytes ${start}-${end} of ${src.size}`);
+    senders.add(new RangeSender(s, src, start, end, enc(`OK ${start} ${end - start} ${src.size}\n`)));
+  };
+  const stepPlain = (): void => {
+    while (plainSender && ep.queuedOutput < 256 * 1024) {
+      const p = plainSender;
+      const n = Math.min(CHUNK, p.src.size - p.pos);
+      if (n <= 0) {
+        plainSender = null;
+        p.src.close?.();
+        ep.endPlain();
+        return;
+      }
+      const chunk = p.src.read(p.pos, n);
+      p.pos += n;
+      ep.writePlain(chunk);
+    }
+  };
+  ep.handlers = {
+    onReady: (mode, info) => {
+      log(mode === 'tcpls' ? `TCPLS session (${info.suite}, ${info.group})` : `client did not offer TCPLS: serving it as plain TLS 1.3 (HTTP/1.0) (${info.suite})`);
+    },
+    onSessionEvent: (ev: TcplsEvent) => {
+      if (ev.type === 'stream-opened') reqBuf.set(ev.streamId, '');
+      else if (ev.type === 'stream-data' || ev.type === 'stream-finished') {
+        const cur = reqBuf.get(ev.streamId);
+        if (cur === undefined) return;
+        const s = ep.stream(ev.streamId);
+        let text = cur;
+        for (let d = s?.read(); d; d = s?.read()) text += Buffer.from(d).toString('latin1');
+        const nl = text.indexOf('\n');
+        if (nl >= 0 || text.length > MAX_REQUEST || ev.type === 'stream-finished') {
+          reqBuf.delete(ev.streamId);
+          answer(ev.streamId, (nl >= 0 ? text.slice(0, nl) : text.slice(0, MAX_REQUEST)).replace(/\r$/, ''));
+        } else reqBuf.set(ev.streamId, text);
+      } else if (ev.type === 'option-differences') {
+        log(`option differences: ${ev.differences.length === 0 ? 'none' : ev.differences.map((d) => formatDifference(d, 'server')).join('; ')}`);
+      } else if (ev.type === 'option-request') {
+        log(`peer asked us to apply ${JSON.stringify(ev.setting)}: ${ev.applied ? 'applied' : `refused (${ev.reasonName})`}`);
+      }
+    },
+    onPlainData: (d) => {
+      if (httpDone) return;
+      httpBuf += Buffer.from(d).toString('latin1');
+      const end = httpBuf.indexOf('\r\n\r\n') >= 0 ? httpBuf.indexOf('\r\n\r\n') : httpBuf.indexOf('\n\n');
+      if (end < 0 && httpBuf.length <= MAX_REQUEST) return;
+      httpDone = true;
+      const m = /^GET (\S+) HTTP\/1\.[01]\r?$/m.exec(httpBuf.split('\n')[0] + '\n');
+      if (!m) {
+        ep.writePlain(enc('HTTP/1.0 400 Bad Request\r\n\r\n'));
+        ep.endPlain();
+        return;
+      }
+      const src = lookup(m[1]);
+      if (typeof src === 'string') {
+        log(`plain TLS GET ${m[1]}: ${src}`);
+        ep.writePlain(enc(`HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\n${src}\r\n`));
+        ep.endPlain();
+        return;
+      }
+      log(`plain TLS GET ${m[1]}: ${src.size} bytes (HTTP/1.0 over TLS, no TCPLS)`);
+      ep.writePlain(enc(`HTTP/1.0 200 OK\r\nContent-Length: ${src.size}\r\nContent-Type: application/octet-stream\r\nX-Tcpls: plain TLS fallback\r\n\r\n`));
+      plainSender = { src, pos: 0 };
+      stepPlain();
+    },
+    onPumped: () => {
+      for (const s of senders) {
+        s.step();
+        if (s.done) senders.delete(s);
+      }
+      stepPlain();
+    },
+    onClosed: (err) => {
+      if (err) log(`session ended: ${err.message}`);
+    },
+  };
+}
+
+function enc(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** Where fetched bytes go: at their offset in the file. */
+export interface FetchSink {
+  write(offset: number, data: Uint8Array): void;
+}
+
+export interface FetchResult {
+  mode: 'tcpls' | 'tls';
+  bytes: number;
+  total: number;
+  /** Per stream: id, range, bytes. */
+  streams: { id: number; start: number; length: number; bytes: number }[];
+  /** Plain TLS: the HTTP status line. */
+  httpStatus?: string;
+}
+
+/**
+ * Fetches `path` over an endpoint that is starting: in TCPLS mode on `streams` parallel streams (the
+ * first asks for the size, then the rest is split), in plain TLS mode with HTTP/1.0.
+ */
+export function fetchFile(
+  ep: TcplsEndpoint,
+  path: string,
+  sink: FetchSink,
+  opts: {
+    streams?: number;
+    size?: number;
+    onProgress?: (bytes: number, total: number) => void;
+    onReady?: (mode: 'tcpls' | 'tls') => void;
+    hostName?: string;
+    /** Called synchronously when the fetch ends (the simulator loop polls it; promises settle later). */
+    onSettled?: (r: FetchResult | Error) => void;
+  },
+): Promise<FetchResult> {
+  const want = Math.max(1, opts.streams ?? 1);
+  return new Promise<FetchResult>((resolvePromise, reject) => {
+    let bytes = 0;
+    let total = opts.size ?? -1;
+    interface St {
+      id: number;
+      handle: TcplsStream;
+      header: string | null;
+      start: number;
+      length: number;
+      got: number;
+      done: boolean;
+    }
+    const st = new Map<number, St>();
+    let settled = false;
+    const fail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      opts.onSettled?.(e);
+      reject(e);
+    };
+    const succeed = (r: FetchResult): void => {
+      opts.onSettled?.(r);
+      resolvePromise(r);
+    };
+    const request = (start: number | null, end: number | null): void => {
+      const h = ep.openStream();
+      st.set(h.id, { id: h.id, handle: h, header: '', start: start ?? 0, length: -1, got: 0, done: false });
+      h.write(enc(`GET ${path}${start !== null ? ` ${start}-${end}` : ''}\n`));
+      h.end();
+    };
+    const splitRest = (from: number): void => {
+      // The first stream carries [0, first) ; split [from, total) over the others.
+      const n = want - 1;
+      const span = total - from;
+      for (let i = 0; i < n; i++) {
+        const a = from + Math.floor((span * i) / n);
+        const b = from + Math.floor((span * (i + 1)) / n);
+        if (b > a) request(a, b);
+      }
+    };
+    const finishIfDone = (): void => {
+      if (settled || st.size === 0) return;
+      for (const s of st.values()) if (!s.done) return;
+      settled = true;
+      succeed({ mode: 'tcpls', bytes, total, streams: [...st.values()].map((s) => ({ id: s.id, start: s.start, length: s.length, bytes: s.got })) });
+    };
+    const onData = (s: St): void => {
+      for (let d = s.handle.read(); d; d = s.handle.read()) {
+        let data = d;
+        if (s.header !== null) {
+          const text = s.header + Buffer.from(d).toString('latin1');
+          const nl = text.indexOf('\n');
+          if (nl < 0) {
+            if (text.length > 256) return fail(new Error('bad response header'));
+            s.header = text;
+            continue;
+          }
+          const line = text.slice(0, nl);
+          const consumed = nl + 1 - s.header.length;
+          s.header = null;
+          const m = /^OK (\d+) (\d+) (\d+)$/.exec(line);
+          if (!m) return fail(new Error(`server: ${line.replace(/^ERR /, '')}`));
+          s.start = Number(m[1]);
+          s.length = Number(m[2]);
+          if (total < 0) {
+            total = Number(m[3]);
+            if (want > 1) splitRest(s.start + s.length);
+          }
+          data = d.subarray(consumed);
+        }
+        if (data.length) {
+          if (s.got + data.length > s.length) return fail(new Error(`stream ${s.id}: more bytes than announced`));
+          sink.write(s.start + s.got, data);
+          s.got += data.length;
+          bytes += data.length;
+          opts.onProgress?.(bytes, total);
+        }
+      }
+      if (s.handle.readableEnded) {
+        if (s.header !== null || s.got !== s.length) return fail(new Error(`stream ${s.id}: ended after ${s.got} of ${s.length} bytes`));
+        s.done = true;
+        finishIfDone();
+      }
+    };
+    // Plain TLS fallback: HTTP/1.0.
+    let head: string | null = '';
+    let status = '';
+    let length = -1;
+    ep.handlers = {
+      onReady: (mode) => {
+        opts.onReady?.(mode);
+        if (mode === 'tcpls') {
+          if (want > 1 && opts.size !== undefined) {
+            // Size known (demo): split the whole file at once.
+            total = opts.size;
+            for (let i = 0; i < want; i++) {
+              const a = Math.floor((total * i) / want);
+              const b = Math.floor((total * (i + 1)) / want);
+              request(a, b);
+            }
+          } else {
+            // First stream: the first slice if we split, else everything; it tells the size.
+            request(want > 1 ? 0 : null, want > 1 ? 0 : null);
+          }
+        } else {
+          ep.writePlain(enc(`GET ${path} HTTP/1.0\r\nHost: ${opts.hostName ?? 'localhost'}\r\nUser-Agent: tcpls-get\r\n\r\n`));
+        }
+      },
+      onSessionEvent: (ev) => {
+        if (ev.type === 'stream-data' || ev.type === 'stream-finished') {
+          const s = st.get(ev.streamId);
+          if (s) onData(s);
+        } else if (ev.type === 'closed' && ev.error) fail(ev.error);
+      },
+      onPlainData: (d) => {
+        let data = d;
+        if (head !== null) {
+          const text = head + Buffer.from(d).toString('latin1');
+          const end = text.indexOf('\r\n\r\n');
+          if (end < 0) {
+            if (text.length > 65536) return fail(new Error('HTTP response header too long'));
+            head = text;
+            return;
+          }
+          const hdr = text.slice(0, end);
+          status = hdr.split('\r\n')[0];
+          const cl = /^content-length:\s*(\d+)/im.exec(hdr);
+          if (cl) length = Number(cl[1]);
+          data = d.subarray(end + 4 - head.length);
+          head = null;
+        }
+        if (data.length) {
+          sink.write(bytes, data);
+          bytes += data.length;
+          opts.onProgress?.(bytes, length);
+        }
+      },
+      onPlainEnd: () => {
+        if (settled) return;
+        settled = true;
+        succeed({ mode: 'tls', bytes, total: length >= 0 ? length : bytes, streams: [], httpStatus: status });
+      },
+      onClosed: (err) => {
+        if (settled) return;
+        if (ep.handshakeInfo && ep.stats().mode !== 'tcpls' && head === null && !err) {
+          // A plain server that closed TCP without close_notify: keep what came.
+          settled = true;
+          succeed({ mode: 'tls', bytes, total: length >= 0 ? length : bytes, streams: [], httpStatus: status });
+          return;
+        }
+        fail(err ?? new Error('connection closed before the transfer finished'));
+      },
+    };
+  });
+}
+
+/** A sha256 over bytes that may arrive out of order (several streams): hashed in order as they fill. */
+export class OrderedHasher {
+  private readonly h: Hash = createHash('sha256');
+  private next = 0;
+  private readonly pending = new Map<number, Uint8Array>();
+  add(offset: number, data: Uint8Array): void {
+    if (offset !== this.next) {
+      this.pending.set(offset, data.slice());
+      return;
+    }
+    this.h.update(data);
+    this.next += data.length;
+    for (let p = this.pending.get(this.next); p; p = this.pending.get(this.next)) {
+      this.pending.delete(this.next);
+      this.h.update(p);
+      this.next += p.length;
+    }
+  }
+  digest(): string {
+    return this.h.digest('hex');
+  }
+}
+
+// ------------------------------------------------------------------ reporting
+
+const FIELD_NAMES: Record<string, string> = {
+  isn: 'initial sequence number',
+  window: 'window field',
+  ecn: 'ECN bits',
+  flags: 'TCP flags',
+  mss: 'MSS',
+  wscale: 'window scale',
+  sackPermitted: 'SACK-permitted',
+  timestamps: 'timestamps',
+  userTimeout: 'user timeout',
+  'options-order': 'option order',
+  'nop-padding': 'NOP padding',
+};
+
+function show(v: unknown): string {
+  if (v === null) return 'absent';
+  if (v === true) return 'present';
+  if (v === false) return 'absent';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** One difference in words: "our SYN: MSS 1460 → 1200". */
+export function formatDifference(d: OptionDifference, role: 'client' | 'server' = 'client'): string {
+  const ours = role === 'client' ? 'our SYN' : 'our SYN-ACK';
+  const theirs = role === 'client' ? "the server's SYN-ACK" : "the client's SYN";
+  const seg = d.direction === 'me-to-peer' ? ours : theirs;
+  const name = d.field.startsWith('option:') ? `option ${d.field.slice(7)}` : (FIELD_NAMES[d.field] ?? d.field);
+  return `${seg}: ${name} ${show(d.sent)} → ${show(d.seen)}`;
+}
+
+/** The negotiated TCP / TLS / TCPLS parameters of an endpoint, for text and JSON. */
+export function negotiatedSummary(ep: TcplsEndpoint): Record<string, unknown> {
+  const st = ep.stats();
+  const tcp = st.tcp as { negotiated?: Record<string, unknown>; congestionControl?: string; srtt?: number | null; retransmits?: number; stack?: string } | null;
+  return {
+    tcpls: st.tcpls,
+    tls: st.handshake ? { cipherSuite: st.handshake.suite, group: st.handshake.group, certificateVerified: st.handshake.peerVerified } : null,
+    tcp: tcp?.negotiated
+      ? {
+          stack: 'user',
+          mss: tcp.negotiated.mss,
+          windowScale: { send: tcp.negotiated.sndWscale, receive: tcp.negotiated.rcvWscale },
+          sack: tcp.negotiated.sack,
+          timestamps: tcp.negotiated.timestamps,
+          ecn: tcp.negotiated.ecn,
+          userTimeoutMs: tcp.negotiated.userTimeout,
+          congestionControl: tcp.congestionControl,
+          srttMs: tcp.srtt,
+          retransmits: tcp.retransmits,
+        }
+      : tcp,
+    unseenFields: st.unseenFields,
+  };
+}
+
+export function textSummary(ep: TcplsEndpoint): string[] {
+  const s = negotiatedSummary(ep) as {
+    tcpls: boolean;
+    tls: { cipherSuite: string; group: string | null; certificateVerified: boolean } | null;
+    tcp: Record<string, unknown> | null;
+  };
+  const out: string[] = [];
+  if (s.tls) out.push(`TLS 1.3: ${s.tls.cipherSuite}, ${s.tls.group ?? '-'}, certificate ${s.tls.certificateVerified ? 'verified' : 'not verified'}`);
+  out.push(s.tcpls ? 'TCPLS: negotiated (tcpls extension echoed)' : 'TCPLS: not negotiated — plain TLS 1.3');
+  const t = s.tcp;
+  if (t && t.stack === 'user') {
+    const ws = t.windowScale as { send: number; receive: number };
+    out.push(
+      `TCP (our stack): MSS ${t.mss}, window scale ${ws.send}/${ws.receive}, SACK ${t.sack ? 'on' : 'off'}, timestamps ${t.timestamps ? 'on' : 'off'}, ECN ${t.ecn ? 'on' : 'off'}, ${t.congestionControl}` +
+        (t.userTimeoutMs ? `, user timeout ${t.userTimeoutMs} ms` : ''),
+    );
+  } else if (t) out.push('TCP: Linux kernel (its SYN options are not visible to Node)');
+  return out;
+}
+
+/** Human-readable lines about the option differences of connection 0. */
+export function differenceLines(ep: TcplsEndpoint): string[] {
+  const st = ep.stats();
+  if (!st.tcpls) return ['TCP options cross-check: not available (plain TLS)'];
+  if (st.unseenFields.length > 0 && st.optionDifferences === null) {
+    return [`TCP options cross-check: not possible on Linux TCP (cannot see: ${st.unseenFields.join(', ')})`];
+  }
+  if (st.optionDifferences === null) return ['TCP options cross-check: the peer sent no report (its TCP is not ours)'];
+  if (st.optionDifferences.length === 0) return ['TCP options cross-check: no difference — the path left the SYN and SYN-ACK options intact'];
+  return [`TCP options cross-check: ${st.optionDifferences.length} difference(s) — a middlebox changed the handshake:`, ...st.optionDifferences.map((d) => `  ${formatDifference(d, ep.role)}`)];
+}
+
+/** A progress bar on stderr, only when stderr is a terminal. */
+export function progressBar(label: string): { update(bytes: number, total: number): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return {
+    update(bytes, total) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100 && bytes !== total) return;
+      last = now;
+      const w = 30;
+      const frac = total > 0 ? Math.min(1, bytes / total) : 0;
+      const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
+      process.stderr.write(`\r${label} [${bar}] ${(bytes / 1048576).toFixed(1)}${total > 0 ? `/${(total / 1048576).toFixed(1)}` : ''} MiB`);
+    },
+    done() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+// ------------------------------------------------------------------ stacks for serve / get
+
+/** `--link raw|pcap` (our TCP on a real link) or `--stack kernel` (Linux TCP); default kernel. */
+export interface StackChoice {
+  kind: 'user' | 'kernel';
+  link?: 'raw' | 'pcap';
+  local?: string;
+}
+
+export function parseStack(values: Map<string, string>): StackChoice {
+  const link = values.get('link');
+  const stack = values.get('stack');
+  if (link !== undefined && link !== 'raw' && link !== 'pcap') throw new UsageError(`--link must be raw or pcap, got '${link}'`);
+  if (stack !== undefined && stack !== 'kernel' && stack !== 'user') throw new UsageError(`--stack must be kernel or user, got '${stack}'`);
+  if (link && stack === 'kernel') throw new UsageError('--link and --stack kernel exclude each other');
+  if (link || stack === 'user') return { kind: 'user', link: (link ?? 'raw') as 'raw' | 'pcap', local: values.get('local') };
+  return { kind: 'kernel', local: values.get('local') };
+}
+
+/** Our TCP Host on a real link (raw socket or pcap), real time. */
+export async function openUserHost(o: { link: 'raw' | 'pcap'; local?: string; remote?: string; ports: number[] }): Promise<{ host: Host; address: string; description: string; close(): Promise<void> }> {
+  const link = await openLink({ kind: o.link, remote: o.remote, local: o.local, ports: o.ports });
+  const host = new Host({
+    io: link.io,
+    clock: systemClock,
+    addresses: [link.address],
+    ephemeralPorts: [61000, 65535],
+    // A raw link shares its address with the kernel: never answer segments for ports not ours.
+    resetScope: link.kind === 'raw' ? 'bound' : 'all',
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    host,
+    address: link.address,
+    description: link.description,
+    close: () =>
+      (closing ??= (async () => {
+        host.close();
+        await link.io.close();
+      })()),
+  };
+}
