@@ -376,6 +376,20 @@ export class TcpConnection {
   get readEnded(): boolean {
     return this.finReceived && this.rcvBuf.readable === 0;
   }
+  /**
+   * TIME-WAIT: may this SYN open a new incarnation of the connection (the Host then closes this
+   * one and accepts the SYN)? RFC 6191: with timestamps, the SYN's TSval must be newer than
+   * TS.Recent; otherwise (RFC 1122 4.2.2.13) its sequence number must be beyond RCV.NXT.
+   */
+  acceptsNewSyn(seg: SegmentIn): boolean {
+    const t = seg.tcp;
+    if (this.st !== 'TIME-WAIT') return false;
+    if ((t.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) !== TcpFlag.SYN) return false;
+    const ts = findTimestamps(t.options);
+    if (this.tsOk && this.haveTsRecent && ts !== null) return seqGt(ts.tsVal, this.tsRecent);
+    return seqGt(t.seq, this.rcvNxt);
+  }
+
   /** A snapshot of the sequence variables (tests, debugging, the host's TIME-WAIT logic). */
   tcb(): {
     iss: number;
@@ -1078,6 +1092,10 @@ export class TcpConnection {
       this.rttSeq = null;
     }
     if (rtt !== null) this.rttSample(rtt);
+    else if (handshake && this.srtt === null && this.counters.rtoCount > 0) {
+      // RFC 6298 5.7: the SYN timed out and no sample exists: start data with an RTO of 3 s.
+      this.rto = Math.min(3000, this.cfg.maxRtoMs);
+    }
     // SACK scoreboard: drop what is now cumulatively acknowledged.
     this.trimScoreboard();
     // Loss recovery bookkeeping.

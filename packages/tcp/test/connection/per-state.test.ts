@@ -176,6 +176,23 @@ describe('handshake timeouts and simultaneous open', () => {
     expect(closedWith(s)?.code).toBe('timeout');
   });
 
+  test('TIME-WAIT: acceptsNewSyn allows a new incarnation only with a higher sequence number (RFC 1122 4.2.2.13)', () => {
+    const { s, rcvNxt } = inState('TIME-WAIT');
+    const syn = (seq: number) => ({ tcp: { srcPort: 80, dstPort: 49152, seq: seq >>> 0, ack: 0, flags: F.SYN, window: 1000, urgent: 0, options: [], payload: new Uint8Array(0) }, ecn: 0 });
+    expect(s.conn.acceptsNewSyn(syn(rcvNxt + 1000))).toBe(true);
+    expect(s.conn.acceptsNewSyn(syn(rcvNxt - 1000))).toBe(false);
+    const est = inState('ESTABLISHED');
+    expect(est.s.conn.acceptsNewSyn(syn(rcvNxt + 1000))).toBe(false);
+  });
+
+  test('SYN-SENT: after a SYN timeout without an RTT sample, data starts with RTO = 3 s (RFC 6298 5.7)', () => {
+    const s = synSent();
+    s.advance();
+    s.send({ flags: F.SYN });
+    s.recv({ seq: REMOTE_ISS, ack: L, flags: F.SYN | F.ACK });
+    expect(s.conn.stats()).toMatchObject({ srtt: null, rto: 3000 });
+  });
+
   test('TIME-WAIT lasts timeWaitMs and then CLOSED without error', () => {
     const { s } = inState('TIME-WAIT');
     expect(s.conn.pollTimeout()).toBe(10_000);

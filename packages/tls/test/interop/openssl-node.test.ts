@@ -358,3 +358,22 @@ d('key log', () => {
     }
   });
 });
+
+describe('driver: failures reach the peer as alerts', () => {
+  test('our client rejects an unknown CA; our server hears unknown_ca', async () => {
+    const id = identity('ec');
+    const other = identity('rsa', 'other');
+    const server = createServer({ cert: id.certPem, key: id.keyPem });
+    const heard = new Promise<Error>((resolve) => server.once('tlsClientError', (e: Error) => resolve(e)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const sock = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: other.certPem });
+      const err = await new Promise<Error>((resolve) => sock.once('error', resolve));
+      expect(err.message).toMatch(/unknown_ca/);
+      expect((await heard).message).toMatch(/peer sent alert unknown_ca/);
+    } finally {
+      server.close();
+    }
+  });
+});
