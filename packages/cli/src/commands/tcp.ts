@@ -126,9 +126,9 @@ function errorText(e: Error): string {
   if (e instanceof TcpError) {
     switch (e.code) {
       case 'connection-refused':
-        return `connection refused (${e.message})`;
+        return 'connection refused: the peer answered our SYN with RST (nothing listens on that port?)';
       case 'connection-reset':
-        return `connection reset by peer (${e.message})`;
+        return `connection reset by the peer (${e.message})`;
       case 'timeout':
       case 'user-timeout':
       case 'keepalive-timeout':
