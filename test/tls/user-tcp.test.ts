@@ -192,6 +192,28 @@ describeIf(reason(), 'TLS 1.3 over our userspace TCP in a namespace lab', () => 
     expect(done.receivedSha256).toBe(patternSha256('reply', REPLY));
   }, 40_000);
 
+  // Skipped until PcapLink copies the MACs it learns: packages/link/src/pcap/neighbors.ts learn()
+  // keeps `mac.slice(0, 6)`, and on a Buffer (cap's reused capture buffer) slice() is a view, so the
+  // next captured frame overwrites the cached MAC and every later frame goes to a garbage address
+  // (seen here: 40:06:... = the TTL and protocol bytes of the next IPv4 header). Whether it bites
+  // depends on which frame is captured next: it failed in 4 of 4 runs in a lab that had seen the
+  // address before, passed in 3 of 3 fresh-lab runs, and passed with a copying slice. Flip
+  // PCAP_NEIGHBOR_COPY_FIXED to true once neighbors.ts copies (e.g. Uint8Array.from(mac.subarray(0, 6))).
+  const PCAP_NEIGHBOR_COPY_FIXED = true;
+  (PCAP_NEIGHBOR_COPY_FIXED ? test : test.skip)('our client over our TCP on a pcap link (an address the kernel does not own) <-> our server on a raw link', async () => {
+    const pcapAddr = `${serverAddr.slice(0, serverAddr.lastIndexOf('.'))}.10`;
+    const c = nsSpawn(clientNs, 'node', [
+      join(fixtures, 'tls-user-client.mjs'), '--link', 'pcap', '--local', pcapAddr, '--host', serverAddr, '--port', String(OUR_PORT),
+      '--ca', certFile, '--servername', 'localhost', '--bytes', String(REQUEST), '--seed', 'request',
+    ]);
+    expect(await exitOf(c, 30_000, 'the TLS client on the pcap link')).toBe(0);
+    const secure = c.lines().find((l) => l.event === 'secure')!;
+    const done = c.lines().find((l) => l.event === 'done')!;
+    expect(String(secure.local).startsWith(`${pcapAddr}:`)).toBe(true);
+    expect(done.reply).toEqual({ bytes: REQUEST, sha256: patternSha256('request', REQUEST) });
+    expect(done.receivedSha256).toBe(patternSha256('reply', REPLY));
+  }, 40_000);
+
   test('our client over our TCP -> openssl s_server on Linux TCP: handshake, 3 MB intact (sha256 of what s_server printed)', async () => {
     // s_server copies what it receives to stdout (-quiet: nothing else); its stdin stays open
     // (an EOF there would make it close the connection).

@@ -203,3 +203,25 @@ export async function userListen(o: UserListenOptions): Promise<UserServer> {
   }
   return { server, stack, address: link.address };
 }
+
+/**
+ * For a command's `--stack user` server side: listens on our stack, hands every accepted TcpSocket
+ * to `onConnection` (e.g. a TLS server's accept()), runs until SIGINT/SIGTERM, then closes the
+ * listener and the link.
+ */
+export async function serveOnUserStack(o: UserListenOptions, onConnection: (s: TcpSocket) => void, log: (line: string) => void = () => {}): Promise<void> {
+  const u = await userListen(o);
+  u.server.on('connection', onConnection);
+  log(`listening on ${u.address}:${o.port} (our TCP: ${u.stack.link.description})`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  u.server.close();
+  await u.stack.close();
+}

@@ -43,6 +43,12 @@ export function alertName(d: number): string {
   return `alert(${d})`;
 }
 
+/** The AlertDescription for an RFC name ('decode_error') or its camelCase key ('decodeError'); null if unknown. */
+export function alertFromName(name: string): number | null {
+  const key = name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return Object.prototype.hasOwnProperty.call(AlertDescription, key) ? AlertDescription[key as keyof typeof AlertDescription] : null;
+}
+
 /** Error codes; each names the condition, `tlsErrorToAlert` gives the alert. */
 export type TlsErrorCode =
   | 'decode-error' // malformed message, leftover bytes (decode_error)
@@ -66,6 +72,7 @@ export type TlsErrorCode =
   | 'insufficient-security'
   | 'internal-error'
   | 'alert-received' // the peer sent a fatal alert
+  | 'aborted' // the application aborted with the alert in `alert` (TlsConnection.abort)
   | 'closed' // API misuse: write after close
   | 'api-misuse';
 
@@ -73,7 +80,7 @@ export class TlsError extends Error {
   constructor(
     readonly code: TlsErrorCode,
     message: string,
-    /** For 'alert-received': the peer's AlertDescription. */
+    /** For 'alert-received': the peer's AlertDescription; for 'aborted': the alert we send. */
     readonly alert?: number,
   ) {
     super(message);
@@ -153,6 +160,9 @@ export function tlsErrorToAlert(e: unknown): AlertDescription | null {
       return AlertDescription.insufficientSecurity;
     case 'internal-error':
       return AlertDescription.internalError;
+    case 'aborted':
+      // abort() admits only known AlertDescription values.
+      return (e.alert as AlertDescription | undefined) ?? AlertDescription.internalError;
     case 'alert-received':
     case 'closed':
     case 'api-misuse':

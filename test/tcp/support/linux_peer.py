@@ -1,18 +1,24 @@
-"""Linux-side peers for the namespace tests (kernel TCP), with `ss -ti` of the live connection.
+"""Linux-side peers for the namespace tests (kernel TCP), with `ss -ti` and TCP_INFO of the live connection.
 
   linux_peer.py serve PORT FILE SSDIR   HTTP/1.0 server on [::]:PORT (dual stack): answers any GET
-                                        with FILE; before sending, saves `ss -tin` of that
-                                        connection to SSDIR/<client port>.txt
+                                        with FILE; before sending, saves info() of that
+                                        connection to SSDIR/<client port>.json
   linux_peer.py fetch HOST PORT         connects, reads to EOF; after the first bytes, records
-                                        `ss -tin` of the connection; prints JSON {sha256, bytes, ss}
+                                        info() of the connection; prints JSON {sha256, bytes, info}
 """
 import hashlib, json, os, socket, subprocess, sys, threading
 
 
-def ss_for(local_port, remote_port):
-    out = subprocess.run(['ss', '-tinH', 'state', 'established', '( sport = :%d and dport = :%d )' % (local_port, remote_port)],
-                         capture_output=True, text=True).stdout
-    return out
+def info(sock):
+    """What Linux negotiated on this connection: `ss -tin` of it, and TCP_INFO's option bits
+    (tcpi_options: 1 timestamps, 2 SACK, 4 window scaling; then snd_wscale / rcv_wscale nibbles),
+    which is where ss reads them from."""
+    lp = sock.getsockname()[1]
+    rp = sock.getpeername()[1]
+    ss = subprocess.run(['ss', '-tinH', '( sport = :%d and dport = :%d )' % (lp, rp)],
+                        capture_output=True, text=True).stdout
+    ti = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return {'ss': ss, 'options': ti[5], 'snd_wscale': ti[6] & 15, 'rcv_wscale': ti[6] >> 4}
 
 
 def serve(port, path, ssdir):
@@ -31,8 +37,8 @@ def serve(port, path, ssdir):
                 if not b:
                     break
                 req += b
-            with open(os.path.join(ssdir, '%d.txt' % addr[1]), 'w') as f:
-                f.write(ss_for(port, addr[1]))
+            with open(os.path.join(ssdir, '%d.json' % addr[1]), 'w') as f:
+                json.dump(info(c), f)
             size = os.path.getsize(path)
             c.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n' % size)
             with open(path, 'rb') as f:
@@ -54,17 +60,17 @@ def fetch(host, port):
     s = socket.create_connection((host, port), timeout=60)
     h = hashlib.sha256()
     n = 0
-    ss = None
+    ti = None
     while True:
         b = s.recv(1 << 16)
         if not b:
             break
-        if ss is None:
-            ss = ss_for(s.getsockname()[1], port)
+        if ti is None:
+            ti = info(s)
         h.update(b)
         n += len(b)
     s.close()
-    print(json.dumps({'sha256': h.hexdigest(), 'bytes': n, 'ss': ss}))
+    print(json.dumps({'sha256': h.hexdigest(), 'bytes': n, 'info': ti}))
 
 
 if __name__ == '__main__':

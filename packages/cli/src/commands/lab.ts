@@ -67,7 +67,8 @@ Options:
                      addresses to use (default: derived from the prefix in 10.160-223.x.0);
                      the lab uses the four /24s Y..Y+3 and fd00:X:Y+i::/64 (hex)
   --delay-mode M     auto (netem when the kernel has it, else the userspace bridge), netem or userspace
-  --force            replace a lab with the same prefix (default: refuse while it exists)
+  --force            replace a lab with the same prefix (default: an identical, healthy lab
+                     is left as it is and up succeeds; a different or broken one is refused)
   --json             print the lab as one JSON object
 
 Where shaping goes: two-hosts shapes the hosts' own veths (tbf on egress, loss on ingress);
@@ -239,6 +240,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
     }
     process.stdout.write(formatLabSummary(s.state));
     const problems = [
+      ...(s.state.complete ? [] : ['up did not finish (interrupted or killed): tcpls lab down removes what it built']),
       ...s.namespacesMissing.map((n) => `namespace ${n} is gone`),
       ...s.pids.filter((p) => !p.alive).map((p) => `bridge process ${p.pid} is not running`),
     ];

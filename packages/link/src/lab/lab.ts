@@ -16,6 +16,7 @@ import {
   type Topology,
   describeMiddlebox,
   middleboxNftLines,
+  fnv1a32,
   parsePrefix,
   v4Net,
   v6Net,
@@ -99,6 +100,11 @@ export interface LabState {
   /** nftables tables, as "namespace:family name". */
   nftTables: string[];
   stateFile: string;
+  /**
+   * Fingerprint of the plan the lab was built from (topology, names, addresses, shaping,
+   * middlebox): a second `up` with the same options finds it unchanged and succeeds.
+   */
+  planHash?: string;
 }
 
 function nftTable(prefix: string, what: 'loss' | 'mbox'): string {
@@ -283,15 +289,40 @@ export type LabProgress = (step: string) => void;
 /** Tools `up` needs. */
 export const LAB_UP_TOOLS = ['ip', 'tc', 'nft', 'ethtool', 'sysctl'] as const;
 
-/** Creates the lab; on failure removes whatever it created and rethrows. */
+/** A plan is a pure function of the options, so equal fingerprints mean "the same lab". */
+function planHash(plan: LabPlan): string {
+  return fnv1a32(JSON.stringify(plan)).toString(16).padStart(8, '0');
+}
+
+/** Why the existing lab `prefix` is not already the lab `hash` describes, or null when it is. */
+async function differsFrom(prefix: string, hash: string): Promise<string | null> {
+  const [st] = await labStatus(prefix);
+  if (st.state === null) return 'it has no state file';
+  if (!st.state.complete) return 'it is incomplete (an earlier up was interrupted)';
+  if (st.state.planHash !== hash) return 'it was built with other options';
+  if (!st.healthy) return 'it is unhealthy (a namespace or bridge process is gone)';
+  return null;
+}
+
+/**
+ * Creates the lab; on failure removes whatever it created and rethrows. Idempotent: when a
+ * complete, healthy lab with the same prefix and the same options exists, returns its state
+ * unchanged; a different or broken one is refused unless `force` replaces it.
+ */
 export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}): Promise<LabState> {
   const plan = buildPlan(opts); // every usage error is thrown here, before anything exists
   requireRoot();
   requireTools(LAB_UP_TOOLS);
   const prefix = plan.prefix;
+  const hash = planHash(plan);
   if (await labExists(prefix)) {
     if (!opts.force) {
-      throw new LabError(LabErrorCode.exists, `a lab with prefix '${prefix}' already exists: run 'tcpls lab down --prefix ${prefix}' first, or pass --force to replace it`);
+      const why = await differsFrom(prefix, hash);
+      if (why === null) {
+        progress(`lab '${prefix}' is already up with these options: nothing to do`);
+        return readLabState(prefix)!;
+      }
+      throw new LabError(LabErrorCode.exists, `a lab with prefix '${prefix}' already exists and ${why}: run 'tcpls lab down --prefix ${prefix}' first, or pass --force to replace it`);
     }
     progress(`replacing the existing lab '${prefix}'`);
     await labDown(prefix);
@@ -312,6 +343,7 @@ export async function labUp(opts: LabUpOptions, progress: LabProgress = () => {}
     pids: [],
     nftTables: [],
     stateFile: labStateFile(prefix),
+    planHash: hash,
   };
   const created: string[] = [];
   const bridgesStarting: StartedBridge[] = [];
@@ -536,6 +568,9 @@ export async function labMiddlebox(prefixIn: string | undefined, rules: readonly
   const table = nftTable(prefix, 'mbox');
   for (const r of state.middlebox.routers) await nsRunOk(r, 'nft', ['-f', '-'], middleboxNft(prefix, rules));
   state.middlebox = { rules: describeMiddlebox(rules), nft: middleboxNftLines(rules), routers: state.middlebox.routers };
+  // The lab no longer matches the options it was built from: a later `up` with them must not
+  // take it for the same lab.
+  delete state.planHash;
   state.nftTables = state.nftTables.filter((t) => !t.endsWith(`inet ${table}`));
   if (rules.length > 0) for (const r of state.middlebox.routers) state.nftTables.push(`${r}:inet ${table}`);
   writeState(state);

@@ -93,7 +93,7 @@ export class NeighborTable {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(key, { mac: mac.slice(0, 6), expiresAt: now + this.opts.ttlMs });
+    this.entries.set(key, { mac: new Uint8Array(mac.subarray(0, 6)) /* a copy: mac may be a view of cap's reused buffer (Buffer#slice does not copy) */, expiresAt: now + this.opts.ttlMs });
     const p = this.pending.get(key);
     if (p === undefined) return [];
     this.pending.delete(key);

@@ -333,7 +333,7 @@ export class PcapLink implements PacketIo {
       const na = buildNdPacket({
         type: 'na',
         src: this.addrBytes,
-        dst: nd.src.slice(),
+        dst: new Uint8Array(nd.src),
         target: this.addrBytes,
         flags: NaFlag.SOLICITED | NaFlag.OVERRIDE,
         lla: this.macBytes,
@@ -353,7 +353,7 @@ export class PcapLink implements PacketIo {
   }
 
   private deliver(view: Uint8Array): void {
-    const packet = view.slice(); // out of the shared capture buffer
+    const packet = new Uint8Array(view); // a copy out of the shared capture buffer (Buffer#slice would be a view)
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     this.tap?.('in', packet, wallClockMs());
@@ -406,7 +406,7 @@ export class PcapLink implements PacketIo {
       this.transmitIp(mac, packet);
       return true;
     }
-    const r = this.neighbors.enqueue(key, packet.slice(), now);
+    const r = this.neighbors.enqueue(key, new Uint8Array(packet), now);
     if (r === 'queueFull') {
       this.counters.drop('queueFull');
       return false;
@@ -419,7 +419,7 @@ export class PcapLink implements PacketIo {
   private nextHop(dst: Uint8Array): Uint8Array | null {
     const onLink =
       this.prefixLength !== undefined ? samePrefix(dst, this.addrBytes, this.prefixLength) : this.gatewayBytes === null;
-    if (onLink) return dst.slice();
+    if (onLink) return new Uint8Array(dst);
     return this.gatewayBytes;
   }
 

@@ -4,6 +4,19 @@
  */
 import type { Clock, PacketIo } from '@tcpls/tcp';
 import type { PacketSink } from '../sim/network.js';
+import { wallClockMs } from '../real/stats.js';
+
+/**
+ * Wall-clock time (ms since the Unix epoch), the default for captures of the real links, so that
+ * a PcapWriter with its default epoch (0) writes true dates. Only `now` is ever used here.
+ */
+const wallClock: Clock = {
+  now: wallClockMs,
+  setTimer(at: number, fn: () => void) {
+    const t = setTimeout(fn, Math.max(0, at - wallClockMs()));
+    return { cancel: () => clearTimeout(t) };
+  },
+};
 
 export interface CaptureOptions {
   /** Record outgoing packets (default true). */
@@ -12,8 +25,12 @@ export interface CaptureOptions {
   received?: boolean;
 }
 
-/** Returns a PacketIo that forwards to `io` and records traffic into `sink` with `clock.now()` times. */
-export function capturePacketIo(io: PacketIo, sink: PacketSink, clock: Clock, opts: CaptureOptions = {}): PacketIo {
+/**
+ * Returns a PacketIo that forwards to `io` and records traffic into `sink` with `clock.now()` times.
+ * One call for any link: `capturePacketIo(rawLink, PcapWriter.toFile('x.pcap'))` stamps packets
+ * with the wall clock (the default); for a SimNetwork pass `sim.clock` so times are virtual.
+ */
+export function capturePacketIo(io: PacketIo, sink: PacketSink, clock: Clock = wallClock, opts: CaptureOptions = {}): PacketIo {
   const sent = opts.sent ?? true;
   const received = opts.received ?? true;
   return {

@@ -151,7 +151,7 @@ export class PcapWriter {
       let off = 0;
       while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
     } else {
-      this.chunks.push(data.slice());
+      this.chunks.push(new Uint8Array(data));
     }
     this.bytes += this.used;
     this.used = 0;

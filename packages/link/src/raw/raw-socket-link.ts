@@ -296,7 +296,8 @@ export class RawSocketLink implements PacketIo {
 
   private deliver(buf: Uint8Array, off: number, len: number): void {
     // Copy out of the reused native buffer: the handler owns what it gets.
-    const packet = buf.slice(off, off + len);
+    // A copy (new Uint8Array of a view): recvBuf is reused, and Buffer#slice would only be a view.
+    const packet = new Uint8Array(buf.subarray(off, off + len));
     this.counters.packetsIn++;
     this.counters.bytesIn += len;
     this.tap?.('in', packet, wallClockMs());

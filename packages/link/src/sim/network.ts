@@ -247,7 +247,7 @@ export class SimLinkDirection {
     const tapped = this.ingressTaps.length > 0 || (this.from instanceof SimHost && this.from.taps.length > 0);
     this.ctx.now = now;
     // The common case (every box returns one packet) allocates nothing; a split switches to a list.
-    let one: Uint8Array | null = tapped ? packet.slice() : packet;
+    let one: Uint8Array | null = tapped ? new Uint8Array(packet) : packet;
     let many: Uint8Array[] | null = null;
     for (let m = 0; m < this.middleboxes.length; m++) {
       const mb = this.middleboxes[m];
@@ -358,7 +358,7 @@ export class SimLinkDirection {
     this.net.scheduleArrival(arrival, this, packet);
     if (p.duplicate > 0 && this.random.float() < p.duplicate) {
       st.duplicated++;
-      this.net.scheduleArrival(arrival, this, packet.slice());
+      this.net.scheduleArrival(arrival, this, new Uint8Array(packet));
     }
     return true;
   }
@@ -681,7 +681,7 @@ export class SimHost extends SimNode implements PacketIo {
       this.stats.closedDrops++;
       return false;
     }
-    const p = packet.slice();
+    const p = new Uint8Array(packet);
     this.stats.sent++;
     const now = this.net.now;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]('out', p, now);

@@ -96,12 +96,22 @@ describeIf(netnsUnavailableReason(), 'tcpls lab (built CLI)', () => {
     expect(again.stdout).toContain('nothing to remove');
   });
 
-  test('up without --json prints a summary with the commands to enter the namespaces; a second up refuses; --force replaces', async () => {
+  test('up without --json prints a summary with the commands to enter the namespaces; the same up again is a no-op; a different up refuses; --force replaces', async () => {
     const prefix = newPrefix();
-    const up = await tcpls(['up', 'two-hosts', '--prefix', prefix]);
+    const up = await tcpls(['up', 'two-hosts', '--prefix', prefix, '--rate', '50mbit']);
     expect(up.code).toBe(0);
     expect(up.stdout).toContain(`ip netns exec ${prefix}-client`);
     expect(up.stdout).toContain(`tcpls lab down --prefix ${prefix}`);
+    const first = JSON.parse((await tcpls(['status', '--prefix', prefix, '--json'])).stdout) as { state: StateJson & { createdAt: string } };
+    // Idempotent: the same command again succeeds and leaves the lab exactly as it was.
+    const same = await tcpls(['up', 'two-hosts', '--prefix', prefix, '--rate', '50mbit', '--json']);
+    expect(same.code).toBe(0);
+    const sameState = JSON.parse(same.stdout) as StateJson & { createdAt: string };
+    expect(sameState.createdAt).toBe(first.state.createdAt);
+    expect(sameState.namespaces).toEqual(first.state.namespaces);
+    const other = await tcpls(['up', 'two-hosts', '--prefix', prefix, '--rate', '40mbit']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/already exists and it was built with other options.*--force/);
     const again = await tcpls(['up', 'router', '--prefix', prefix]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists.*--force/);
@@ -172,6 +182,26 @@ describeIf(netnsUnavailableReason(), 'tcpls lab (built CLI)', () => {
     });
     expect(err).toMatch(/interrupted.*rolled back/);
     expect(code).toBe(1);
+    expect(leftovers(prefix)).toEqual([]);
+  });
+
+  test('up killed outright (SIGKILL, no chance to roll back): status reports it incomplete, up refuses it, down removes all of it', async () => {
+    const prefix = newPrefix();
+    const child = spawn(process.execPath, [bin, 'lab', 'up', 'router', '--prefix', prefix, '--delay', '5', '--delay-mode', 'userspace'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((res) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        if (d.includes('lab: delay bridge')) setTimeout(() => child.kill('SIGKILL'), 200);
+      });
+      child.on('exit', () => res());
+    });
+    const st = await tcpls(['status', '--prefix', prefix]);
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/INCOMPLETE/);
+    expect(st.stdout).toMatch(/PROBLEMS: up did not finish/);
+    const again = await tcpls(['up', 'router', '--prefix', prefix, '--delay', '5', '--delay-mode', 'userspace']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/incomplete/);
+    expect((await tcpls(['down', '--prefix', prefix])).code).toBe(0);
     expect(leftovers(prefix)).toEqual([]);
   });
 

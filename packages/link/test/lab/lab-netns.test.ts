@@ -240,10 +240,12 @@ describeIf(netnsUnavailableReason(), 'namespace lab (library)', () => {
     expect(leftovers(prefix)).toEqual([]);
   });
 
-  test('up refuses an existing prefix unless forced; force replaces it', async () => {
+  test('up with the same options returns the existing lab unchanged; other options are refused unless forced; force replaces it', async () => {
     const prefix = newPrefix();
     const first = await labUp({ topology: 'two-hosts', prefix });
     try {
+      const same = await labUp({ topology: 'two-hosts', prefix });
+      expect(same).toEqual(first);
       await expect(labUp({ topology: 'router', prefix })).rejects.toThrow(/already exists.*--force/);
       expect(readLabState(prefix)!.topology).toBe('two-hosts');
       const second = await labUp({ topology: 'router', prefix, force: true });

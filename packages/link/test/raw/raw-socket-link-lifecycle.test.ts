@@ -22,24 +22,29 @@ describeIf(netnsUnavailableReason(), 'RawSocketLink clean-up and errors (namespa
   });
   afterAll(() => ns?.destroy());
 
-  for (const [how, signal] of [['SIGTERM', 'SIGTERM'], ['SIGINT', 'SIGINT'], ['process.exit()', null]] as const) {
+  for (const [how, signal, mode, exitCode] of [
+    ['SIGTERM', 'SIGTERM', 'wait', null],
+    ['SIGINT', 'SIGINT', 'wait', null],
+    ['process.exit()', null, 'exit', 0],
+    ['crash (uncaught exception)', null, 'throw', 1],
+  ] as const) {
     test(`${how}: the nft table and the reserved port are removed and the process still ends as it would have`, async () => {
       const port = 30000 + Math.floor(Math.random() * 10000);
       // A port reserved by someone else before us must survive our clean-up.
       ns.exec(ns.client, 'sh', ['-c', `echo 1234 > /proc/sys/net/ipv4/ip_local_reserved_ports`]);
-      const child = ns.spawnIn(ns.client, process.execPath, [RUN_TS, HOLD, JSON.stringify({ address: ns.v4.client, port, mode: signal === null ? 'exit' : 'wait' })]);
+      const child = ns.spawnIn(ns.client, process.execPath, [RUN_TS, HOLD, JSON.stringify({ address: ns.v4.client, port, mode })]);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, sig) => res({ code, signal: sig })));
       const out = await waitForOutput(child, /"event":"opened"/, 10000);
       const table = (jsonLines(out)[0].table as { name: string }).name;
-      if (signal !== null) {
+      if (mode !== 'exit') {
         const during = nsState(ns);
         expect(during.tables).toContain(table);
         expect(during.reserved.split(',')).toEqual(expect.arrayContaining(['1234', String(port)]));
-        process.kill(child.pid!, signal);
+        if (signal !== null) process.kill(child.pid!, signal);
       }
       const end = await exited;
       if (signal !== null) expect(end.signal).toBe(signal);
-      else expect(end.code).toBe(0);
+      else expect(end.code).toBe(exitCode);
       const after = nsState(ns);
       expect(after.tables).not.toContain(table);
       expect(after.reserved).toBe('1234');

@@ -129,4 +129,20 @@ describe('capturePacketIo', () => {
       [9, 101],
     ]);
   });
+
+  test('without a clock (real links: capturePacketIo(link, writer)) packets are stamped with wall-clock time', () => {
+    const sim = new SimNetwork({ seed: 1 });
+    const a = sim.addHost('a', { addresses: ['10.0.0.1'] });
+    const b = sim.addHost('b', { addresses: ['10.0.0.2'] });
+    sim.connect(a, b, { delay: 4 });
+    const w = PcapWriter.inMemory();
+    const before = Date.now();
+    capturePacketIo(a, w).send(ipv4Packet('10.0.0.1', '10.0.0.2', 64, 7));
+    const after = Date.now();
+    const [rec] = new PcapReader(w.toBuffer()).readAll();
+    expect(tagOf(rec.data)).toBe(7);
+    // Microsecond resolution floors the time; allow 1 ms for that.
+    expect(rec.timeMs).toBeGreaterThanOrEqual(before - 1);
+    expect(rec.timeMs).toBeLessThanOrEqual(after + 1);
+  });
 });

@@ -55,3 +55,25 @@ export function event(run: ProbeRun, name: string): Record<string, unknown> {
 export function rstLinesFrom(run: ProbeRun, addr: string, port: number): string[] {
   return run.capture.filter((l) => l.includes(` ${addr}.${port} >`) && /Flags \[R/.test(l));
 }
+
+export interface TsharkTcp {
+  /** Seconds since the Unix epoch. */
+  time: number;
+  src: string;
+  sport: number;
+  dport: number;
+  syn: boolean;
+  ack: boolean;
+  mss: number | null;
+}
+
+/** Reads a capture file with tshark: one row per TCP packet (needs the 'tshark' command). */
+export function tsharkTcp(file: string): TsharkTcp[] {
+  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ipv6.src',
+    '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack', '-e', 'tcp.options.mss_val', 'tcp'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const flag = (s: string): boolean => s === '1' || s === 'True';
+  return out.split('\n').filter((l) => l.length > 0).map((l) => {
+    const [t, s4, s6, sp, dp, syn, ack, mss] = l.split('|');
+    return { time: Number(t), src: s4 || s6, sport: Number(sp), dport: Number(dp), syn: flag(syn), ack: flag(ack), mss: mss ? Number(mss) : null };
+  });
+}

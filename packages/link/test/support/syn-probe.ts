@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { PacketIo } from '@tcpls/tcp';
-import { PcapLink, RawSocketLink } from '../../src/index.js';
+import { PcapLink, PcapWriter, RawSocketLink, capturePacketIo } from '../../src/index.js';
 import { buildSyn, readSegment } from './packets.js';
 
 interface ProbeArgs {
@@ -27,6 +27,8 @@ interface ProbeArgs {
    * so it must resolve our address (through the link's ARP/NA answers) to reach us.
    */
   inbound?: { ns: string; port: number; waitMs?: number };
+  /** Record the link's traffic into this pcap file with capturePacketIo (wall-clock times). */
+  pcapFile?: string;
 }
 
 function out(o: Record<string, unknown>): void {
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
     link = l;
   }
   out({ event: 'opened', ...extra, ...netState() });
+  const writer = a.pcapFile === undefined ? null : PcapWriter.toFile(a.pcapFile);
+  const stats = link.stats.bind(link);
+  if (writer !== null) link = Object.assign(capturePacketIo(link, writer), { stats });
   const syn = buildSyn({ src: a.local, dst: a.peer, sport: a.sport, dport: a.dport, seq: 0x01020304, tsVal: 0x11223344, ttl: 37 });
   const got = new Promise<Uint8Array | null>((resolve) => {
     const timer = setTimeout(() => resolve(null), 4000);
@@ -77,9 +82,10 @@ async function main(): Promise<void> {
   out({ event: 'synack', hex: synack === null ? null : Buffer.from(synack).toString('hex') });
   await new Promise((r) => setTimeout(r, a.linger ?? 300));
   if (a.inbound !== undefined) out({ event: 'inbound', ...(await inbound(link, a, a.inbound)) });
-  const stats = link.stats();
+  const finalStats = link.stats();
   await link.close();
-  out({ event: 'closed', stats, tapped, ...netState() });
+  writer?.close();
+  out({ event: 'closed', stats: finalStats, tapped, ...netState() });
 }
 
 async function inbound(link: PacketIo, a: ProbeArgs, ib: { ns: string; port: number; waitMs?: number }): Promise<Record<string, unknown>> {

@@ -66,8 +66,21 @@ export interface TcpAcceptEstablishedOptions extends TcpConnectOptions {
 const EMPTY = new Uint8Array(0);
 const TS_SKEW_LIMIT_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: 24 days
 const FLAG_ECE_CWR = TcpFlag.ECE | TcpFlag.CWR;
+/** RFC 7323 2.3: a shift above 14 is used as 14. */
+const MAX_WSCALE = 14;
+/**
+ * Floor for the send MSS whatever the peer announces (0 included): with 40 option bytes a data
+ * segment still carries 24 bytes, so a hostile MSS cannot turn a transfer into a flood of
+ * 1-byte segments (Linux has the same kind of floor, tcp_min_snd_mss).
+ */
+const MIN_SND_MSS = 64;
+/** Past this many live transmission-log entries, small contiguous sends are coalesced. */
+const TX_LOG_COALESCE_FROM = 256;
+/** One shared NOP: option objects the engine emits are never mutated. */
+const NOP: TcpOption = Object.freeze({ kind: 'nop' }) as TcpOption;
 
 type TimerName = 'rtx' | 'delack' | 'persist' | 'timeWait' | 'userTimeout' | 'reorder' | 'tlp';
+const TIMER_NAMES: readonly TimerName[] = ['rtx', 'delack', 'persist', 'timeWait', 'userTimeout', 'reorder', 'tlp'];
 
 /**
  * One transmitted segment still in [SND.UNA, SND.NXT): the per-segment state RFC 6675 and
@@ -165,6 +178,8 @@ export class TcpConnection {
   /** Transmission log, ordered by sequence number; entries before txHead are gone. */
   private txLog: TxRec[] = [];
   private txHead = 0;
+  /** Live log entries beyond which every new send is merged into the last entry. */
+  private readonly txLogHardCap: number;
   private logSackedBytes = 0;
   private logLostBytes = 0;
   private logRetransCount = 0;
@@ -245,6 +260,7 @@ export class TcpConnection {
     droppedSynOptions: 0,
     tlpProbes: 0,
     rackLosses: 0,
+    clampedSynOptions: 0,
   };
   private readonly unknownOptions: Record<number, number> = {};
 
@@ -253,7 +269,7 @@ export class TcpConnection {
     this.remote = { address: o.remote.address, port: o.remote.port };
     const cfg: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...(o.config ?? {}) };
     cfg.keepAlive = { ...DEFAULT_TCP_CONFIG.keepAlive, ...(o.config?.keepAlive ?? {}) };
-    cfg.mss = clampInt(cfg.mss, 64, 0xffff);
+    cfg.mss = clampInt(cfg.mss, MIN_SND_MSS, 0xffff);
     cfg.recvBufferBytes = clampInt(cfg.recvBufferBytes, 1, 0x3fffffff);
     cfg.sendBufferBytes = clampInt(cfg.sendBufferBytes, 1, 0x3fffffff);
     cfg.maxReassemblySegments = clampInt(cfg.maxReassemblySegments, 1, 4096);
@@ -275,6 +291,7 @@ export class TcpConnection {
     this.rcvBuf = new RecvRing(cfg.recvBufferBytes, cfg.maxReassemblySegments);
     this.ourWscale = cfg.windowScale ? windowScaleFor(cfg.recvBufferBytes) : null;
     this.sndMssBase = Math.min(cfg.mss, this.ipv6 ? 1220 : 536);
+    this.txLogHardCap = Math.max(1024, Math.ceil((2 * cfg.sendBufferBytes) / cfg.mss));
     this.rcvMssEst = Math.min(cfg.mss, 536);
     this.rto = cfg.initialRtoMs;
     this.userTimeoutMs = cfg.userTimeoutMs;
@@ -342,12 +359,14 @@ export class TcpConnection {
     c.sndWl1 = c.irs;
     c.sndWl2 = c.iss;
     const peerMss = k.peerMss ?? (c.ipv6 ? 1220 : 536);
-    c.sndMssBase = Math.max(64, Math.min(peerMss, c.cfg.mss));
+    if (peerMss < MIN_SND_MSS) c.counters.clampedSynOptions++;
+    c.sndMssBase = Math.max(MIN_SND_MSS, Math.min(peerMss, c.cfg.mss));
     c.cc.setMss(c.sndMssBase);
     // The cookie records what the (stateless) SYN-ACK really agreed to: honour it as is.
     if (k.sndWscale !== null) {
-      c.sndWscale = Math.min(14, k.sndWscale);
-      c.rcvWscale = Math.min(14, k.rcvWscale ?? c.ourWscale ?? 0);
+      if (k.sndWscale > MAX_WSCALE) c.counters.clampedSynOptions++;
+      c.sndWscale = Math.min(MAX_WSCALE, k.sndWscale);
+      c.rcvWscale = Math.min(MAX_WSCALE, k.rcvWscale ?? c.ourWscale ?? 0);
     }
     c.sackOk = k.sack;
     c.tsOk = k.timestamps;
@@ -575,7 +594,7 @@ export class TcpConnection {
 
   pollTimeout(): number | null {
     let best: number | null = null;
-    for (const k of Object.keys(this.timers) as TimerName[]) {
+    for (const k of TIMER_NAMES) {
       const v = this.timers[k];
       if (v !== null && (best === null || v < best)) best = v;
     }
@@ -899,7 +918,11 @@ export class TcpConnection {
     }
     if (!acceptable) {
       this.counters.outOfWindowSegments++;
-      if (!(f & TcpFlag.RST)) this.ackNow = true;
+      if (f & TcpFlag.RST) return; // RFC 5961 3.2: silently dropped
+      // RFC 5961 4.2: a SYN is answered with a challenge ACK whatever its sequence number, and
+      // challenge ACKs are rate-limited (section 7), so a SYN flood cannot make us reflect ACKs.
+      if (f & TcpFlag.SYN) this.challengeAck(now);
+      else this.ackNow = true;
       return;
     }
     this.lastRecvAt = now;
@@ -1038,7 +1061,7 @@ export class TcpConnection {
       if (windowField === this.sndWnd || newSacked > 0) {
         this.dupAcks++;
         this.counters.dupAcks++;
-        if (this.recovery === null && !this.sackOk) this.trace('dupack', { dupAcks: this.dupAcks });
+        if (this.traceSink && this.recovery === null && !this.sackOk) this.trace('dupack', { dupAcks: this.dupAcks });
       }
     }
     // Window update (3.10.7.4 fifth, ESTABLISHED: SND.WL1 / SND.WL2 rule).
@@ -1117,7 +1140,7 @@ export class TcpConnection {
           }
         }
         if (this.recovery.kind === 'rto') this.cc.onAck(acked, rtt, now, flightBefore);
-        this.trace('partial-ack', { acked });
+        if (this.traceSink) this.trace('partial-ack', { acked });
       }
     } else {
       this.dupAcks = 0;
@@ -1132,7 +1155,7 @@ export class TcpConnection {
       this.writeBlocked = false;
       this.pushEvent({ type: 'writable' });
     }
-    if (!handshake) this.trace('ack', { acked, rtt });
+    if (!handshake && this.traceSink) this.trace('ack', { acked, rtt });
   }
 
   /** RFC 6298 section 2 (G = 1 ms). */
@@ -1217,6 +1240,25 @@ export class TcpConnection {
   /** Logs a transmission of [seq, end): a new segment, or a retransmission of logged ones. */
   private logSend(seq: number, end: number, now: number, isRtx: boolean): void {
     if (!isRtx) {
+      // Bound the log against floods of tiny segments (Nagle off, a tiny peer MSS): past a limit a
+      // small send joins the previous untouched entry (up to one MSS), and past the hard cap any
+      // send does. A merged entry is younger (xmitTs = now), so RACK only marks it lost later, and
+      // it must be SACKed whole; a retransmission splits it again (splitRec).
+      const live = this.txLog.length - this.txHead;
+      if (live >= TX_LOG_COALESCE_FROM) {
+        const last = this.txLog[this.txLog.length - 1];
+        if (
+          last.end === seq &&
+          !last.retrans &&
+          !last.sacked &&
+          !last.lost &&
+          (live >= this.txLogHardCap || seqSub(end, last.start) <= this.maxPayload())
+        ) {
+          last.end = end;
+          last.xmitTs = now;
+          return;
+        }
+      }
       this.txLog.push({ start: seq, end, xmitTs: now, retrans: false, sacked: false, lost: false });
       return;
     }
@@ -1738,7 +1780,7 @@ export class TcpConnection {
   /** Timestamps (NOP NOP TS) and SACK blocks (NOP NOP SACK, RFC 2018 section 4). */
   private segmentOptions(now: number, withSack: boolean): TcpOption[] {
     const o: TcpOption[] = [];
-    if (this.tsOk) o.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsVal: this.tsNow(now), tsEcr: this.tsRecent });
+    if (this.tsOk) o.push(NOP, NOP, { kind: 'timestamps', tsVal: this.tsNow(now), tsEcr: this.tsRecent });
     if (withSack && this.sackOk) {
       const iv = this.rcvBuf.oooIntervals;
       if (iv.length > 0) {
@@ -1753,7 +1795,7 @@ export class TcpConnection {
           if (blocks.length >= max) break;
           if (a !== first) blocks.push({ left: seqAdd(this.rcvNxt, a), right: seqAdd(this.rcvNxt, b) });
         }
-        o.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks });
+        o.push(NOP, NOP, { kind: 'sack', blocks });
       }
     }
     return o;
@@ -1810,7 +1852,10 @@ export class TcpConnection {
   private negotiate(s: SynOptionSummary, now: number): void {
     const cfg = this.cfg;
     const peerMss = s.mss ?? (this.ipv6 ? 1220 : 536);
-    this.sndMssBase = Math.max(64, Math.min(peerMss, cfg.mss));
+    // Hostile or broken values are bounded and counted, never obeyed (RFC 7323 2.3; MSS floor).
+    if (peerMss < MIN_SND_MSS) this.counters.clampedSynOptions++;
+    if (s.wscale !== null && s.wscale > MAX_WSCALE) this.counters.clampedSynOptions++;
+    this.sndMssBase = Math.max(MIN_SND_MSS, Math.min(peerMss, cfg.mss));
     this.cc.setMss(this.sndMssBase);
     // Re-create the controller so the initial window follows the real MSS (RFC 6928).
     if (this.counters.bytesSent === 0) {
@@ -1818,7 +1863,7 @@ export class TcpConnection {
     }
     // RFC 7323 2.2: scaling only when both sides sent the option.
     if (this.ourWscale !== null && s.wscale !== null) {
-      this.sndWscale = Math.min(14, s.wscale);
+      this.sndWscale = Math.min(MAX_WSCALE, s.wscale);
       this.rcvWscale = this.ourWscale;
     } else {
       this.sndWscale = 0;
@@ -1880,7 +1925,7 @@ export class TcpConnection {
 
   private enterClosed(error: TcpError | null, why: string): void {
     if (this.st !== 'CLOSED') this.setState('CLOSED', why);
-    for (const k of Object.keys(this.timers) as TimerName[]) this.timers[k] = null;
+    for (const k of TIMER_NAMES) this.timers[k] = null;
     this.utoStart = null;
     this.synToSend = false;
     this.ackNow = false;
@@ -1967,6 +2012,7 @@ export class TcpConnection {
       sndWnd: this.sndWnd,
       rcvWnd: Math.max(0, seqSub(this.rcvAdvRight, this.rcvNxt)),
       ...c,
+      txLogEntries: this.txLog.length - this.txHead,
       unknownOptions: { ...this.unknownOptions },
       negotiated: this.negotiated(),
     };

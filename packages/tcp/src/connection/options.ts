@@ -1,42 +1,5 @@
 import type { TcpOption } from '../wire/types.js';
-
-/** Bytes an option occupies on the wire (kind + length + data). */
-function optionWireLength(o: TcpOption): number {
-  switch (o.kind) {
-    case 'eol':
-      return 1 + o.padding.length;
-    case 'nop':
-      return 1;
-    case 'mss':
-      return 4;
-    case 'wscale':
-      return 3;
-    case 'sackPermitted':
-      return 2;
-    case 'sack':
-      return 2 + 8 * o.blocks.length;
-    case 'timestamps':
-      return 10;
-    case 'userTimeout':
-      return 4;
-    case 'fastOpen':
-      return 2 + o.cookie.length;
-    case 'experimental':
-      return 4 + o.data.length;
-    case 'unknown':
-      return 2 + o.data.length;
-    default: {
-      const n: never = o;
-      throw new RangeError(`unknown option ${String(n)}`);
-    }
-  }
-}
-
-function optionsWireLength(opts: readonly TcpOption[]): number {
-  let n = 0;
-  for (const o of opts) n += optionWireLength(o);
-  return n;
-}
+import { tcpOptionLength, tcpOptionsLength } from '../wire/tcp-options.js';
 
 /** The options of a SYN as the connection understands them (RFC 9293 3.7.1, RFC 7323, RFC 2018, RFC 5482). */
 export interface SynOptionSummary {
@@ -113,10 +76,10 @@ export function buildSynOptions(p: {
         : { kind: 'userTimeout', granularity: 'minutes', timeout: Math.min(0x7fff, Math.ceil(secs / 60)) },
     );
   }
-  let len = optionsWireLength(o);
+  let len = tcpOptionsLength(o);
   let dropped = 0;
   for (const x of p.extra) {
-    const l = optionWireLength(x);
+    const l = tcpOptionLength(x);
     if (len + l > 40) {
       dropped++;
       continue;

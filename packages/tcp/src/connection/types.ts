@@ -212,6 +212,13 @@ export interface TcpStats {
   tlpProbes: number;
   /** Segments that RACK marked lost. */
   rackLosses: number;
+  /**
+   * SYN / SYN-ACK option values outside what the RFCs allow, clamped rather than obeyed: a window
+   * scale shift above 14 (RFC 7323 2.3) or an MSS below the floor of 64 bytes (0 included).
+   */
+  clampedSynOptions: number;
+  /** Entries in the transmission log now (bounded: tiny segments are coalesced past a limit). */
+  txLogEntries: number;
   /** Counts by option kind of unknown / experimental options seen on any segment. */
   unknownOptions: Record<number, number>;
   negotiated: NegotiatedParams;

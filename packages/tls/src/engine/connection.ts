@@ -6,8 +6,8 @@
  * `handle(message)` returns the next state; a message a state does not expect is unexpected_message.
  */
 import type { CryptoProvider, NamedGroup, SignatureScheme } from '../crypto/provider.js';
-import { AlertDescription, TlsError, alertName, tlsErrorToAlert } from '../errors.js';
-import { MAX_PLAINTEXT, RecordProtection, RecordReader } from '../record/protection.js';
+import { AlertDescription, TlsError, alertFromName, alertName, tlsErrorToAlert } from '../errors.js';
+import { MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordProtection, RecordReader } from '../record/protection.js';
 import { concatBytes, toHex } from '../wire/codec.js';
 import { ContentType, HandshakeType, type CipherSuite } from '../wire/constants.js';
 import { decodeHandshakeBody, encodeHandshake, type HandshakeMessage, type RawHandshake } from '../wire/handshake.js';
@@ -93,7 +93,11 @@ export function certificateVerifyContent(server: boolean, transcriptHash: Uint8A
   return out;
 }
 
-export type Role = 'client' | 'server';
+/**
+ * Which end of the handshake. Named TlsRole (not Role) because @tcpls/tcpls exports its own `Role`;
+ * nothing imported the old name, so it was renamed rather than kept as a clashing alias.
+ */
+export type TlsRole = 'client' | 'server';
 
 export abstract class TlsConnection {
   readonly provider: CryptoProvider;
@@ -133,7 +137,10 @@ export abstract class TlsConnection {
   readonly peerCustomExtensions = new Map<number, Uint8Array>();
 
   private readonly records = new RecordReader();
-  private hsBuffer: Uint8Array = new Uint8Array(0);
+  private readonly hsAssembly = new HandshakeAssembler();
+  private receivedHandshakeMessages = 0;
+  /** Set when the peer asked for a KeyUpdate; answered once per receive() call (RFC 8446 4.6.3). */
+  private keyUpdateRequested = false;
   private pendingHandshake: Uint8Array[] = [];
   private readonly output: Uint8Array[] = [];
   private readonly events: TlsEvent[] = [];
@@ -147,7 +154,7 @@ export abstract class TlsConnection {
   private readonly keyUpdateAfter: number | undefined;
 
   constructor(
-    readonly role: Role,
+    readonly role: TlsRole,
     readonly config: CommonConfig,
   ) {
     this.provider = config.provider;
@@ -201,7 +208,9 @@ export abstract class TlsConnection {
         if (!rec) break;
         this.processRecord(rec.header, rec.type, rec.fragment);
       }
+      this.records.detach();
       this.flushHandshake();
+      this.answerKeyUpdate();
       this.flushAppData();
     } catch (e) {
       this.fail(e);
@@ -251,6 +260,22 @@ export abstract class TlsConnection {
     if (!this.handshakeDone || this.closed) throw new TlsError('api-misuse', 'KeyUpdate before the handshake is complete or after close');
     this.flushAppData();
     this.sendKeyUpdate(requestPeer);
+  }
+
+  /**
+   * Aborts the connection with a fatal alert of the caller's choice (RFC 8446 6.2), e.g. when an
+   * upper layer (TCPLS) finds a protocol error inside application data. The alert goes out under
+   * the current write key (pollOutput), the connection closes, and an 'error' event reports a
+   * TlsError with code 'aborted' and `alert` set. `alert` is an AlertDescription number or its
+   * RFC name ('decode_error'). close_notify is not an abort: use close(). Does nothing once closed.
+   */
+  abort(alert: number | string = AlertDescription.internalError, reason = 'aborted by the application'): void {
+    const code = typeof alert === 'string' ? alertFromName(alert) : alert;
+    if (code === null || code === AlertDescription.closeNotify || !Object.values(AlertDescription).includes(code as AlertDescription)) {
+      throw new TlsError('api-misuse', `abort: not a fatal alert: ${String(alert)}`);
+    }
+    if (code === AlertDescription.userCanceled) throw new TlsError('api-misuse', 'abort: user_canceled is not fatal; use close()');
+    this.fail(new TlsError('aborted', reason, code));
   }
 
   /** RFC 8446 7.5 exporter: TLS-Exporter(label, context_value, key_length). */
@@ -318,18 +343,25 @@ export abstract class TlsConnection {
     this.output.push(RecordProtection.plaintext(ContentType.changeCipherSpec, new Uint8Array([1])));
   }
 
-  /** @internal installs a new write key (flushing what the old key must carry first). */
+  /**
+   * @internal installs a new write key (flushing what the old key must carry first). The sequence
+   * number restarts at 0 (RFC 8446 5.3); the TCPLS connection id is kept, because a KeyUpdate
+   * changes the key, not the connection the records belong to.
+   */
   setWriteSecret(secret: Uint8Array): void {
     this.flushHandshake();
     const p = RecordProtection.fromSecret(this.provider, this.suite!, secret);
     p.maxPlaintext = Math.min(MAX_PLAINTEXT, this.peerMaxPlaintext);
     if (this.config.padding) p.padding = this.config.padding;
+    if (this.writeProtection) p.connectionId = this.writeProtection.connectionId;
     this.writeProtection = p;
   }
 
-  /** @internal installs a new read key; handshake messages must not span it (RFC 8446 5.1). */
+  /** @internal installs a new read key; handshake messages must not span it (RFC 8446 5.1). Keeps the connection id, like setWriteSecret. */
   setReadSecret(secret: Uint8Array): void {
-    this.readProtection = RecordProtection.fromSecret(this.provider, this.suite!, secret);
+    const p = RecordProtection.fromSecret(this.provider, this.suite!, secret);
+    if (this.readProtection) p.connectionId = this.readProtection.connectionId;
+    this.readProtection = p;
     this.readKeyChanged = true;
   }
 
@@ -363,7 +395,15 @@ export abstract class TlsConnection {
     else this.clientApplicationTrafficSecret = next;
     this.setReadSecret(next);
     this.emit({ type: 'key-update', direction: 'read' });
-    if (requestUpdate && !this.sentCloseNotify) this.sendKeyUpdate(false);
+    // 4.6.3: answer with one KeyUpdate of our own before our next application data; several
+    // requests in one batch of input get one answer, so a flood of them cannot amplify output.
+    if (requestUpdate) this.keyUpdateRequested = true;
+  }
+
+  private answerKeyUpdate(): void {
+    if (!this.keyUpdateRequested || this.closed) return;
+    this.keyUpdateRequested = false;
+    if (!this.sentCloseNotify) this.sendKeyUpdate(false);
   }
 
   /** @internal post-handshake messages (KeyUpdate, NewSessionTicket) are not in the transcript. */
@@ -439,6 +479,8 @@ export abstract class TlsConnection {
       // RFC 8446 5: an unprotected CCS with the single byte 0x01 is dropped during the handshake;
       // anything else is unexpected_message.
       if (!this.acceptCcs || fragment.length !== 1 || fragment[0] !== 1) throw new TlsError('unexpected-message', 'change_cipher_spec');
+      // D.4 / 5: dropped only "after the first ClientHello has been sent or received".
+      if (this.role === 'server' && this.receivedHandshakeMessages === 0) throw new TlsError('unexpected-message', 'change_cipher_spec before ClientHello');
       return;
     }
     let innerType = type;
@@ -478,6 +520,8 @@ export abstract class TlsConnection {
       if (fragment.length > MAX_PLAINTEXT) throw new TlsError('record-overflow', 'plaintext record > 2^14');
       if (type === ContentType.applicationData) throw new TlsError('unexpected-message', 'application data before keys');
     }
+    // RFC 8446 5.1: a handshake message split over records must not be interleaved with other types.
+    if (innerType !== ContentType.handshake && this.hsAssembly.length > 0) throw new TlsError('unexpected-message', 'record interleaved with a fragmented handshake message');
     switch (innerType) {
       case ContentType.handshake:
         if (content.length === 0) throw new TlsError('unexpected-message', 'empty handshake record');
@@ -519,23 +563,69 @@ export abstract class TlsConnection {
   }
 
   private handleHandshakeBytes(content: Uint8Array): void {
-    const buf = this.hsBuffer.length ? concatBytes(this.hsBuffer, content) : content;
-    let off = 0;
-    while (!this.closed && buf.length - off >= 4) {
-      const len = buf[off + 1] * 65536 + ((buf[off + 2] << 8) | buf[off + 3]);
-      // Bounded handshake messages: refuse before buffering (not a RFC number; configurable).
-      if (len > this.maxHandshake) throw new TlsError('decode-error', `handshake message of ${len} bytes > ${this.maxHandshake}`);
-      if (buf.length - off < 4 + len) break;
-      const raw = buf.slice(off, off + 4 + len);
-      off += 4 + len;
+    // Appending into one growing buffer keeps reassembly linear: a 64 KB message sent in 1-byte
+    // records costs 64 KB of copying, not 2 GB (as re-concatenating the whole prefix would).
+    this.hsAssembly.append(content, this.maxHandshake);
+    for (;;) {
+      if (this.closed) return;
+      const raw = this.hsAssembly.nextMessage(this.maxHandshake);
+      if (!raw) break;
       const msg = decodeHandshakeBody(raw[0], raw.subarray(4)) as RawHandshake;
       msg.raw = raw;
+      this.receivedHandshakeMessages++;
       this.readKeyChanged = false;
       this.state = this.state.handle(this, msg);
       // RFC 8446 5.1: handshake messages must not span a key change.
-      if (this.readKeyChanged && off < buf.length) throw new TlsError('unexpected-message', 'handshake data after a key change in the same record');
+      if (this.readKeyChanged && this.hsAssembly.length > 0) throw new TlsError('unexpected-message', 'handshake data after a key change in the same record');
     }
-    this.hsBuffer = off < buf.length ? buf.slice(off) : new Uint8Array(0);
-    if (this.hsBuffer.length > this.maxHandshake + 4) throw new TlsError('decode-error', 'handshake buffer overflow');
+  }
+}
+
+/**
+ * Reassembles handshake messages from record payloads (RFC 8446 5.1). Holds at most one partial
+ * message: the 4-byte header is checked against the bound before the body is buffered, so the
+ * buffer never exceeds the bound plus one record.
+ */
+class HandshakeAssembler {
+  private buf = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  append(data: Uint8Array, maxMessage: number): void {
+    if (this.start === this.end) this.start = this.end = 0;
+    const need = this.end - this.start + data.length;
+    if (this.end + data.length > this.buf.length) {
+      if (need > this.buf.length) {
+        // Grow geometrically, but never past what one bounded message plus one record needs.
+        const cap = Math.min(Math.max(need, this.buf.length * 2, 1024), maxMessage + 4 + MAX_CIPHERTEXT);
+        const next = new Uint8Array(Math.max(cap, need));
+        next.set(this.buf.subarray(this.start, this.end));
+        this.buf = next;
+      } else {
+        this.buf.copyWithin(0, this.start, this.end);
+      }
+      this.end -= this.start;
+      this.start = 0;
+    }
+    this.buf.set(data, this.end);
+    this.end += data.length;
+  }
+
+  /** The next complete message (a copy, header included), or null; throws when one is over the bound. */
+  nextMessage(maxMessage: number): Uint8Array | null {
+    if (this.end - this.start < 4) return null;
+    const b = this.buf;
+    const o = this.start;
+    const len = b[o + 1] * 65536 + b[o + 2] * 256 + b[o + 3];
+    // Bounded handshake messages: refused from the header, before the body is buffered. The bound
+    // is local policy (RFC 8446 sets none beyond 2^24-1); a peer exceeding it gets decode_error.
+    if (len > maxMessage) throw new TlsError('decode-error', `handshake message of ${len} bytes > ${maxMessage}`);
+    if (this.end - o < 4 + len) return null;
+    this.start = o + 4 + len;
+    return b.slice(o, o + 4 + len);
   }
 }

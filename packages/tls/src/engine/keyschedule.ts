@@ -102,6 +102,11 @@ export class KeySchedule {
     return this.deriveSecret(this.earlySecret, 'c e traffic', chHash);
   }
 
+  /** RFC 8446 7.1: early_exporter_master_secret = Derive-Secret(Early, "e exp master", ClientHello). */
+  earlyExporterMasterSecret(chHash: Uint8Array): Uint8Array {
+    return this.deriveSecret(this.earlySecret, 'e exp master', chHash);
+  }
+
   /** Handshake Secret = HKDF-Extract(Derive-Secret(Early, "derived", ""), (EC)DHE). */
   inputDhe(dhe: Uint8Array): void {
     const derived = this.deriveSecret(this.earlySecret, 'derived', this.emptyHash());

@@ -267,7 +267,8 @@ class ExpectClientHello implements HandshakeState {
       { type: ExtensionType.keyShare, data: ext.encodeKeyShareSH({ group: GroupIds[chosen.group], keyExchange: share.publicKey }) },
       { type: ExtensionType.supportedVersions, data: ext.encodeVersionSH(TLS13) },
     ];
-    if (psk) shExts.push({ type: ExtensionType.preSharedKey, data: ext.encodePskSH(0) });
+    // pre_shared_key first, as in RFC 8448 section 4 (any order is valid; this one lets the KAT compare bytes).
+    if (psk) shExts.unshift({ type: ExtensionType.preSharedKey, data: ext.encodePskSH(0) });
     c.sendHandshake({ type: HandshakeType.serverHello, body: { random: cfg.random(32), legacySessionIdEcho: ch.legacySessionId.slice(), cipherSuite: suite.id, extensions: shExts } });
     sched.inputDhe(dhe);
     const h = c.transcript.hash();

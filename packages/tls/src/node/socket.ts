@@ -339,12 +339,16 @@ export class MemoryAntiReplay {
     private readonly max = 100_000,
   ) {}
   checkAndRemember(key: Uint8Array, now: number): boolean {
+    // Entries are in insertion (time) order: drop the ones that left the window.
     for (const [k, t] of this.seen) {
-      if (now - t <= this.windowMs && this.seen.size < this.max) break;
+      if (now - t <= this.windowMs) break;
       this.seen.delete(k);
     }
     const id = Buffer.from(key).toString('base64');
     if (this.seen.has(id)) return false;
+    // Full: refuse 0-RTT rather than forget a binder still inside the window (which would let a
+    // replay through); the handshake then goes on in 1-RTT (RFC 8446 8).
+    if (this.seen.size >= this.max) return false;
     this.seen.set(id, now);
     return true;
   }

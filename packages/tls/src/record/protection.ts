@@ -179,6 +179,16 @@ export class RecordReader {
     }
   }
 
+  /**
+   * Copies what is still buffered (at most one partial record, < 5 + 2^14 + 256 bytes) out of the
+   * caller's buffers, which `push` holds by reference: drivers may reuse them once `receive` returns.
+   */
+  detach(): void {
+    if (this.chunks.length === 0) return;
+    const all = this.chunks.length === 1 ? this.chunks[0].slice() : this.peek(this.buffered);
+    this.chunks = [all];
+  }
+
   /** The next whole record, or null if more bytes are needed. */
   next(): { header: Uint8Array; type: number; fragment: Uint8Array } | null {
     if (this.buffered < 5) return null;
