@@ -3,7 +3,7 @@
  */
 import { SimNetwork } from '@tcpls/link';
 import { Host, TcpFlag, buildTcpPacket, parseTcpPacket, type HostConnection, type TcpRepr } from '@tcpls/tcp';
-import { A4, B4, bulkTransfer, drain, makePair, pseudoRandomBytes, sha256 } from './helpers';
+import { A4, B4, bulkTransfer, drain, makePair, pseudoRandomBytes, sha256 } from './helpers.js';
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   return Buffer.concat(chunks);

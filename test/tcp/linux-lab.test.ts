@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../support/env';
+import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../support/env.js';
 
 const RUN_TS = join(__dirname, 'support', 'run-ts.cjs');
 const CLI = join(__dirname, 'support', 'tcpls-cli.ts');

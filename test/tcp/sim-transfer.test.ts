@@ -6,7 +6,7 @@
  */
 import { PcapWriter } from '@tcpls/link';
 import type { CongestionControlName, TraceRecord } from '@tcpls/tcp';
-import { bulkTransfer, makePair, pseudoRandomBytes, sha256 } from './helpers';
+import { bulkTransfer, makePair, pseudoRandomBytes, sha256, type PairOptions } from './helpers.js';
 
 const MB = 1_000_000;
 const BIG = pseudoRandomBytes(20 * MB, 42);
@@ -15,7 +15,7 @@ const BIG_SHA = sha256(BIG);
 type Rec = TraceRecord & { conn: string; wMax?: number; k?: number };
 
 /** Runs one transfer and returns its trace as JSON lines (what a trace file would hold). */
-function tracedTransfer(seed: number | string, data: Uint8Array, cc: CongestionControlName, link: Parameters<typeof makePair>[0]['link'], pcap?: PcapWriter) {
+function tracedTransfer(seed: number | string, data: Uint8Array, cc: CongestionControlName, link: PairOptions['link'], pcap?: PcapWriter) {
   const lines: string[] = [];
   const p = makePair({ seed, link, hostA: { trace: (r) => lines.push(JSON.stringify(r)) } });
   if (pcap) p.net.capture(p.link, pcap);

@@ -39,6 +39,8 @@ export interface SimSetup {
   /** false: the server is a plain TLS 1.3 server (no tcpls extension). */
   serverTcpls?: boolean;
   clientTcpls?: boolean;
+  /** Called synchronously when the server accepts, before any byte is processed (set handlers here). */
+  onServer?: (ep: TcplsEndpoint) => void;
 }
 
 export function simSession(o: SimSetup = {}) {
@@ -65,7 +67,10 @@ export function simSession(o: SimSetup = {}) {
       trace: serverTrace.trace,
       tcp: o.serverTcp,
     },
-    (ep) => servers.push(ep),
+    (ep) => {
+      servers.push(ep);
+      o.onServer?.(ep);
+    },
   );
   const { endpoint: client, connection } = connectOverHost(
     clientHost,
@@ -82,4 +87,66 @@ export function simSession(o: SimSetup = {}) {
     }
   };
   return { sim, link, client, connection, servers, clientHost, serverHost, clientTrace, serverTrace, clientTcpTrace, serverTcpTrace, runUntil };
+}
+
+/** Per-endpoint application: collects what each stream received and sends queued data with backpressure. */
+export class StreamApp {
+  readonly received = new Map<number, Uint8Array[]>();
+  readonly finished = new Set<number>();
+  readonly opened: number[] = [];
+  readonly events: import('@tcpls/tcpls').TcplsEvent[] = [];
+  private readonly senders: { s: import('@tcpls/tcpls').TcplsStream; data: Uint8Array; off: number; ended: boolean }[] = [];
+  closedWith: Error | null | undefined = undefined;
+  closedAt: number | null = null;
+  ready = false;
+  constructor(
+    readonly ep: TcplsEndpoint,
+    now: () => number,
+    onReady?: (app: StreamApp) => void,
+  ) {
+    ep.handlers = {
+      onReady: () => {
+        this.ready = true;
+        onReady?.(this);
+      },
+      onSessionEvent: (ev) => {
+        this.events.push(ev);
+        if (ev.type === 'stream-opened') this.opened.push(ev.streamId);
+        if (ev.type === 'stream-data' || ev.type === 'stream-finished') {
+          const s = ep.stream(ev.streamId);
+          const list = this.received.get(ev.streamId) ?? [];
+          for (let d = s?.read(); d; d = s?.read()) list.push(d);
+          this.received.set(ev.streamId, list);
+          if (s?.readableEnded) this.finished.add(ev.streamId);
+        }
+      },
+      onPumped: () => this.step(),
+      onClosed: (err) => {
+        this.closedWith = err;
+        this.closedAt = now();
+      },
+    };
+  }
+  /** Sends `data` on a new stream (or an existing one) and ends it. */
+  send(data: Uint8Array, stream = this.ep.openStream()): number {
+    this.senders.push({ s: stream, data, off: 0, ended: false });
+    this.step();
+    return stream.id;
+  }
+  private step(): void {
+    for (const x of this.senders) {
+      while (x.off < x.data.length) {
+        const n = x.s.write(x.data.subarray(x.off, Math.min(x.data.length, x.off + 16384)));
+        x.off += n;
+        if (n === 0) break;
+      }
+      if (x.off >= x.data.length && !x.ended) {
+        x.ended = true;
+        x.s.end();
+      }
+    }
+  }
+  bytesOf(id: number): Uint8Array {
+    return Buffer.concat(this.received.get(id) ?? []);
+  }
 }

@@ -161,11 +161,5 @@ async function openPcap(o: OpenLinkOptions): Promise<OpenedLink> {
   const onDev = globalAddresses().filter((a) => a.ifname === r.dev && a.family === fam);
   const prefixLength = onDev[0]?.prefixlen;
   const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway: r.gateway });
-  // Work-around for a PcapLink bug (reported): the neighbour table keeps `mac.slice(0, 6)` of the
-  // captured frame, and the capture buffer is a Node Buffer, whose slice() is a view, not a copy;
-  // the learnt MAC then changes with the next frame. Handing the link a plain Uint8Array copy of
-  // each frame makes slice() copy. Costs one copy per frame.
-  const receiveFrame = link.receiveFrame.bind(link);
-  link.receiveFrame = (frame: Uint8Array) => receiveFrame(new Uint8Array(frame));
   return { kind: 'pcap', io: link, address, device: r.dev, description: `pcap ${address} (${link.mac}) on ${r.dev} (mtu ${link.mtu})` };
 }

@@ -413,6 +413,9 @@ export function fetchFile(
         fail(err ?? new Error('connection closed before the transfer finished'));
       },
     };
+    // Already past the handshake (the endpoint ran before we were called): start now.
+    if ((ep.mode === 'tcpls' || ep.mode === 'tls') && ep.handshakeInfo) ep.handlers.onReady?.(ep.mode, ep.handshakeInfo);
+    ep.pump();
   });
 }
 

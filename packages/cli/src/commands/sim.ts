@@ -14,6 +14,7 @@ export const summary = 'run a seeded scenario on the simulated network (rate, de
 const HELP = `usage: tcpls sim [options]
   link:        --rate R (bit/s, or 10kbit / 50mbit / 1gbit; default unlimited)  --delay MS
                --jitter MS  --loss P  --duplicate P  --reorder P  --mtu N
+               (P is a probability 0..1, or a percentage with %: --loss 0.02 = --loss 2%)
                --queue-packets N  --queue-bytes N
   middleboxes: --mss-clamp N  --strip-options K[,K…]  --isn-shift D  --ecn-bleach
   traffic:     --packets N (default 1000)  --size BYTES (IP packet size, default 1500)
@@ -26,6 +27,16 @@ function floatOption(a: ParsedArgs, name: string, def: number, min: number, max:
   if (v === undefined) return def;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+/** A probability: 0..1, or "N%" (as `tcpls lab --loss` takes it). */
+function probabilityOption(a: ParsedArgs, name: string): number {
+  const v = a.values.get(name);
+  if (v === undefined) return 0;
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+  const n = pct ? Number(pct[1]) / 100 : Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${name} must be a probability in [0, 1] or a percentage 0%..100%, got '${v}'`);
   return n;
 }
 
@@ -82,24 +93,34 @@ export async function run(argv: string[]): Promise<number> {
     rate: a.values.has('rate') ? parseRate(a.values.get('rate')!) : Infinity,
     delay: floatOption(a, 'delay', 0, 0, 1e6),
     jitter: floatOption(a, 'jitter', 0, 0, 1e6),
-    loss: floatOption(a, 'loss', 0, 0, 1),
-    duplicate: floatOption(a, 'duplicate', 0, 0, 1),
-    reorder: floatOption(a, 'reorder', 0, 0, 1),
+    loss: probabilityOption(a, 'loss'),
+    duplicate: probabilityOption(a, 'duplicate'),
+    reorder: probabilityOption(a, 'reorder'),
     mtu,
     queuePackets: a.values.has('queue-packets') ? intOption(a, 'queue-packets', 0, 0, 1e9) : undefined,
     queueBytes: a.values.has('queue-bytes') ? intOption(a, 'queue-bytes', 0, 0, 2 ** 40) : undefined,
     middleboxes,
   });
   const pcapPath = a.values.get('pcap');
-  const pcap = pcapPath ? PcapWriter.toFile(pcapPath, { resolution: 'nano' }) : null;
+  let pcap: PcapWriter | null = null;
+  if (pcapPath) {
+    try {
+      pcap = PcapWriter.toFile(pcapPath, { resolution: 'nano' });
+    } catch (e) {
+      throw new UsageError(`--pcap: cannot write '${pcapPath}': ${(e as Error).message}`);
+    }
+  }
   if (pcap) sim.capture(link, pcap);
 
   const synOptions: TcpOption[] = [{ kind: 'mss', mss: 1460 }, { kind: 'sackPermitted' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }];
   const payloadLen = size - 40;
   const isn = 1000;
-  // Keyed by the IPv4 identification, which none of the middleboxes rewrite (isnShift changes seq).
-  const sentAt = new Map<number, number>();
-  const delays: number[] = [];
+  // Send time by packet index: the SYN is index 0, every data segment carries its index in its
+  // first 4 payload bytes (no middlebox touches payloads; isnShift changes seq, and IPv4
+  // identification would wrap after 65 536 packets). Delays are folded as they come, so a run of
+  // millions of packets keeps no per-packet list.
+  const sentAt = new Float64Array(packets);
+  const delay = { n: 0, sum: 0, min: Infinity, max: -Infinity };
   let bytes = 0;
   let first = Infinity;
   let last = -Infinity;
@@ -114,8 +135,15 @@ export async function run(argv: string[]): Promise<number> {
       first = Math.min(first, sim.now);
       last = sim.now;
     }
-    const t0 = sentAt.get((p[4] << 8) | p[5]);
-    if (t0 !== undefined) delays.push(sim.now - t0);
+    const pl = tcp.payload;
+    const index = tcp.flags & TcpFlag.SYN ? 0 : pl.length >= 4 ? ((pl[0] << 24) | (pl[1] << 16) | (pl[2] << 8) | pl[3]) >>> 0 : -1;
+    if (index >= 0 && index < packets) {
+      const d = sim.now - sentAt[index];
+      delay.n++;
+      delay.sum += d;
+      delay.min = Math.min(delay.min, d);
+      delay.max = Math.max(delay.max, d);
+    }
     const ack = (tcp.seq + tcp.payload.length + (tcp.flags & TcpFlag.SYN ? 1 : 0)) >>> 0;
     server.send(buildTcpPacket({ src: '10.0.0.2', dst: '10.0.0.1' }, { srcPort: 80, dstPort: 40000, seq: 5000, ack, flags: TcpFlag.ACK, window: 65535, urgent: 0, options: [], payload: new Uint8Array(0) }));
   });
@@ -123,11 +151,17 @@ export async function run(argv: string[]): Promise<number> {
   let seq = isn;
   const sendOne = (i: number): void => {
     const syn = i === 0;
+    if (!syn && payload.length >= 4) {
+      payload[0] = i >>> 24;
+      payload[1] = (i >>> 16) & 0xff;
+      payload[2] = (i >>> 8) & 0xff;
+      payload[3] = i & 0xff;
+    }
     const p = buildTcpPacket(
       { src: '10.0.0.1', dst: '10.0.0.2', ident: i & 0xffff },
       { srcPort: 40000, dstPort: 80, seq, ack: syn ? 0 : 5001, flags: syn ? TcpFlag.SYN : TcpFlag.ACK | TcpFlag.PSH, window: 65535, urgent: 0, options: syn ? synOptions : [], payload: syn ? new Uint8Array(0) : payload },
     );
-    sentAt.set(i & 0xffff, sim.now);
+    sentAt[i] = sim.now;
     client.send(p);
     seq = (seq + (syn ? 1 : payload.length)) >>> 0;
   };
@@ -143,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
     forward: link.forward.stats,
     reverse: link.reverse.stats,
     goodputBitPerSec: span > 0 ? Math.round(((bytes - payload.length) * 8) / (span / 1000)) : 0,
-    oneWayDelayMs: delays.length ? { min: Math.min(...delays), avg: delays.reduce((x, y) => x + y, 0) / delays.length, max: Math.max(...delays) } : null,
+    oneWayDelayMs: delay.n > 0 ? { min: delay.min, avg: delay.sum / delay.n, max: delay.max } : null,
     synMssSeenByServer: synMss,
     simulatedMs: sim.now,
   };

@@ -30,10 +30,11 @@ const HELP = `usage:
       acknowledged, 1 on reset, refusal or timeout. --json prints the connection's statistics,
       negotiated parameters and SYN options as JSON on stderr at the end.
   tcpls tcp listen PORT [--link raw|pcap] [--file F | --echo] [--local ADDR] [--once]
-                        [--cc newreno|cubic]
+                        [--cc newreno|cubic] [--json]
       Accepts any number of clients: --file sends F to each client and then closes (what the
       client sends is read and dropped); --echo (the default) sends back what it receives.
-      --once exits after the first client is done.
+      --once exits after the first client is done. --json prints one JSON line per client
+      on stderr when it closes (the same report as connect --json).
 
 Common options:
   --link raw    (default) raw IP sockets on an address the kernel of this namespace owns; the
@@ -244,7 +245,7 @@ async function runListen(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (a.flags.has('json')) throw new UsageError('--json is for connect');
+  const json = a.flags.has('json');
   const [portStr, ...extra] = a.positionals;
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
   const port = parsePort(portStr, 'listen');
@@ -297,6 +298,7 @@ async function runListen(argv: string[]): Promise<number> {
       });
       sock.on('close', () => {
         say(c, `client ${id}: closed (${sock.bytesWritten} bytes sent, ${sock.bytesRead} received)`);
+        if (json) process.stderr.write(JSON.stringify({ client: id, ...connectionReport(sock, link, h) }) + '\n');
         if (once) stop(failed ? 1 : 0);
       });
       if (file !== undefined) {

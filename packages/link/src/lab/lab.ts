@@ -22,6 +22,7 @@ import {
   v6Net,
 } from './options.js';
 import { type LabPlan, type NsRole, buildPlan, ownedNamespacePattern, tbfBurstBytes } from './plan.js';
+import { pidAlive } from '../util/pid.js';
 
 /** Where state files live; TCPLS_LAB_STATE_DIR overrides (tests, non-standard systems). */
 export function labStateDir(): string {
@@ -140,15 +141,6 @@ export function readLabState(prefix: string): LabState | null {
 export async function listNamespaces(): Promise<string[]> {
   const out = await runOk('ip', ['netns', 'list']);
   return out.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((s) => s !== undefined && s !== '');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True when `pid` still runs our delay bridge (and not some process that reused the PID). */

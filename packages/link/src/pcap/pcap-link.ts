@@ -30,6 +30,7 @@ import {
 } from './ethernet.js';
 import { NaFlag, buildNdPacket, ipv6MulticastMac, parseNdPacket, solicitedNodeAddress } from './ndp.js';
 import { NeighborTable, type NeighborTableOptions } from './neighbors.js';
+import { refuseOutgoing } from '../real/outgoing.js';
 
 export interface PcapLinkOptions {
   /** Ethernet device to capture on and inject into (e.g. a veth). */
@@ -372,19 +373,7 @@ export class PcapLink implements PacketIo {
   // ---- send ----------------------------------------------------------------------------------
 
   send(packet: Uint8Array): boolean {
-    if (this.closed || this.cap === null) {
-      this.counters.drop('closed');
-      return false;
-    }
-    const hdr = this.family === 4 ? 20 : 40;
-    if (packet.length < hdr || packet[0] >> 4 !== this.family) {
-      this.counters.drop(packet.length >= 1 && packet[0] >> 4 !== this.family ? 'wrongFamily' : 'malformed');
-      return false;
-    }
-    if (packet.length > this.mtu) {
-      this.counters.drop('tooBig');
-      return false;
-    }
+    if (refuseOutgoing(this.closed || this.cap === null, packet, this.family, this.mtu, this.counters)) return false;
     const dst = this.family === 4 ? packet.subarray(16, 20) : packet.subarray(24, 40);
     if (this.family === 6 && dst[0] === 0xff) {
       this.transmitIp(ipv6MulticastMac(dst), packet);

@@ -33,6 +33,7 @@ import {
 import { findInterfaceForAddress, readMtu } from '../real/netinfo.js';
 import { RstGuard } from '../real/rst-guard.js';
 import { RealLinkCounters, type RealLinkStats, type RealLinkTap, wallClockMs } from '../real/stats.js';
+import { refuseOutgoing } from '../real/outgoing.js';
 
 /** The SO_MARK our packets carry unless the caller picks another one. */
 export const DEFAULT_RAW_LINK_MARK = 0x7c15;
@@ -311,19 +312,7 @@ export class RawSocketLink implements PacketIo {
 
   send(packet: Uint8Array): boolean {
     const wrap = this.wrap;
-    if (this.closed || wrap === null) {
-      this.counters.drop('closed');
-      return false;
-    }
-    const hdr = this.family === 4 ? 20 : 40;
-    if (packet.length < hdr || packet[0] >> 4 !== this.family) {
-      this.counters.drop(packet.length >= 1 && packet[0] >> 4 !== this.family ? 'wrongFamily' : 'malformed');
-      return false;
-    }
-    if (packet.length > this.mtu) {
-      this.counters.drop('tooBig');
-      return false;
-    }
+    if (refuseOutgoing(this.closed || wrap === null, packet, this.family, this.mtu, this.counters) || wrap === null) return false;
     const dst = this.family === 4 ? bytesToIp(packet, 16, 4) : bytesToIp(packet, 24, 16);
     // sendto() copies into the kernel before returning, so a view of the caller's bytes is enough.
     const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length);

@@ -6,6 +6,8 @@
  * - our local ports go into net.ipv4.ip_local_reserved_ports so the kernel never picks them as
  *   ephemeral ports for its own sockets (the sysctl covers IPv6 too).
  * Everything is undone synchronously on close, on exit and on SIGINT/SIGTERM (see cleanup.ts).
+ * What a process killed outright (SIGKILL, the OOM killer) leaves is swept by the next install in
+ * the namespace: tables named after a PID that no longer runs are deleted (sweepStaleTables).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { registerCleanup } from './cleanup.js';
 import { RealLinkError, RealLinkErrorCode } from './errors.js';
 import { hasCommand } from './netinfo.js';
+import { pidAlive } from '../util/pid.js';
 
 export const RESERVED_PORTS_PATH = '/proc/sys/net/ipv4/ip_local_reserved_ports';
 export const NFT_TABLE_PREFIX = 'tcpls_rst_';
@@ -112,6 +115,38 @@ export function rstGuardRuleset(table: string, opts: RstGuardOptions): string {
   ].join('\n');
 }
 
+/** PID that owns a table named `tcpls_rst_<pid>_<n>`, or null for any other name. */
+export function rstTableOwner(name: string): number | null {
+  const m = new RegExp(`^${NFT_TABLE_PREFIX}(\\d{1,10})_\\d{1,10}$`).exec(name);
+  return m === null ? null : Number(m[1]);
+}
+
+/**
+ * Deletes the RST-guard tables of this namespace whose owning process is gone (killed before its
+ * clean-up could run): a leftover table would keep dropping the kernel's RSTs for that address.
+ * Tables of running processes, including ours, are left alone. Returns the tables deleted, as
+ * "family name". The network namespace shares the PID namespace with its processes (`ip netns
+ * exec` does not start a new one), so the PID in the name can be checked here.
+ */
+export function sweepStaleTables(): string[] {
+  let listing: string;
+  try {
+    listing = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  for (const line of listing.split('\n')) {
+    const m = /^table (ip|ip6) (\S+)$/.exec(line.trim());
+    if (m === null) continue;
+    const pid = rstTableOwner(m[2]);
+    if (pid === null || pid === process.pid || pidAlive(pid)) continue;
+    deleteTable(m[1], m[2]);
+    swept.push(`${m[1]} ${m[2]}`);
+  }
+  return swept;
+}
+
 /** An installed RST guard (nft table + reserved ports); `remove()` is idempotent and synchronous. */
 export class RstGuard {
   private readonly unregister: () => void;
@@ -141,6 +176,7 @@ export class RstGuard {
         "the 'nft' command (nftables) is needed to stop the kernel's RSTs for the link's address; install nftables",
       );
     }
+    sweepStaleTables();
     const table = `${NFT_TABLE_PREFIX}${process.pid}_${++tableCounter}`;
     const family = isIPv6(opts.address) ? 'ip6' : 'ip';
     try {

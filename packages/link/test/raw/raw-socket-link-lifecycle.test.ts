@@ -52,6 +52,30 @@ describeIf(netnsUnavailableReason(), 'RawSocketLink clean-up and errors (namespa
     });
   }
 
+  test('SIGKILL (no clean-up can run): the table stays, and the next link opened in the namespace deletes it', async () => {
+    const port = 30000 + Math.floor(Math.random() * 10000);
+    const start = (): { child: ReturnType<NsPair['spawnIn']>; exited: Promise<unknown> } => {
+      const child = ns.spawnIn(ns.client, process.execPath, [RUN_TS, HOLD, JSON.stringify({ address: ns.v4.client, port, mode: 'wait' })]);
+      return { child, exited: new Promise((res) => child.once('exit', res)) };
+    };
+    const first = start();
+    const table = (jsonLines(await waitForOutput(first.child, /"event":"opened"/, 10000))[0].table as { name: string }).name;
+    process.kill(first.child.pid!, 'SIGKILL');
+    await first.exited;
+    expect(nsState(ns).tables).toContain(table);
+    const second = start();
+    const table2 = (jsonLines(await waitForOutput(second.child, /"event":"opened"/, 10000))[0].table as { name: string }).name;
+    const during = nsState(ns).tables;
+    expect(during).not.toContain(`${table}\n`);
+    expect(during).toContain(table2);
+    process.kill(second.child.pid!, 'SIGTERM');
+    await second.exited;
+    expect(nsState(ns).tables).toBe('');
+    // The dead process's reserved port cannot be told apart from one reserved by someone else, so
+    // it stays reserved (harmless: the kernel only avoids it for ephemeral ports).
+    ns.exec(ns.client, 'sh', ['-c', `echo > /proc/sys/net/ipv4/ip_local_reserved_ports`]);
+  });
+
   test('address not configured in the namespace: a clear address-not-local error', async () => {
     const r = execFileSync('ip', ['netns', 'exec', ns.client, process.execPath, RUN_TS, OPEN_ERROR, JSON.stringify({ link: 'raw', address: ns.v4.server })], { encoding: 'utf8' });
     const e = jsonLines(r)[0];

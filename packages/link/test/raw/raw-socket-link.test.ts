@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { type NsPair, createNsPair, jsonLines, probeUnavailableReason, runTsIn } from '../support/netns.js';
 import { readSegment } from '../support/packets.js';
 import { ipToBytes } from '../../src/real/addr.js';
-import { event, rstLinesFrom, runProbe, startListener, tsharkTcp } from '../support/probe-helpers.js';
-import { hasCommand } from '../../../../test/support/env.js';
-import { parseTcpPacket } from '@tcpls/tcp/wire';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { event, expectLinkCapture, expectOwnCodecAgrees, rstLinesFrom, runProbe, startListener } from '../support/probe-helpers.js';
 
 describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink against a Linux listener in namespaces', () => {
   let ns: NsPair;
@@ -22,9 +18,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
       const dport = 20000 + Math.floor(Math.random() * 10000);
       const sport = 40000 + Math.floor(Math.random() * 10000);
       await startListener(ns, a.server, dport);
-      const dir = mkdtempSync(join(tmpdir(), 'hr-link-pcap-'));
-      const pcapFile = join(dir, 'link.pcap');
-      const run = await runProbe(ns, { link: 'raw', local: a.client, peer: a.server, dport, sport, inbound: { ns: ns.server, port: 9, waitMs: 800 }, pcapFile });
+      const run = await runProbe(ns, { link: 'raw', local: a.client, peer: a.server, dport, sport, inbound: { ns: ns.server, port: 9, waitMs: 800 }, recordLinkPcap: true });
 
       const opened = event(run, 'opened');
       const table = (opened.rstTable as { name: string; family: string }).name;
@@ -48,12 +42,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
       expect(s.wscale).toBeDefined();
       // The stack's own codec reads the same SYN-ACK: the checksum over the pseudo-header verifies
       // and the options come out as the independent parser saw them.
-      const own = parseTcpPacket(Uint8Array.from(Buffer.from(hex!, 'hex')), { verifyChecksum: ns.serverOffloadsOff });
-      const kinds = own.tcp.options.map((o) => o.kind);
-      expect(kinds).toEqual(expect.arrayContaining(['mss', 'sackPermitted', 'timestamps', 'wscale']));
-      expect(own.tcp.options.find((o) => o.kind === 'mss')).toMatchObject({ mss: s.mss });
-      expect(own.tcp.options.find((o) => o.kind === 'timestamps')).toMatchObject({ tsEcr: 0x11223344 });
-      expect(own.tcp.options.find((o) => o.kind === 'wscale')).toMatchObject({ shift: s.wscale });
+      expectOwnCodecAgrees(hex!, s, ns.serverOffloadsOff);
 
       // The capture saw the exchange (so it was working) and no RST from the client's address.
       expect(run.capture.some((l) => l.includes(`${a.client}.${sport} >`) && l.includes('Flags [S]'))).toBe(true);
@@ -61,17 +50,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
       expect(rstLinesFrom(run, a.client, sport)).toEqual([]);
       // capturePacketIo(link, PcapWriter.toFile(...)) recorded the same exchange, with wall-clock
       // times, in a file tshark reads.
-      if (hasCommand('tshark')) {
-        const rows = tsharkTcp(pcapFile);
-        const synOut = rows.find((r) => r.syn && !r.ack && r.sport === sport);
-        const synAck = rows.find((r) => r.syn && r.ack && r.dport === sport);
-        expect(synOut).toMatchObject({ dport, mss: 1460 });
-        expect(synAck).toMatchObject({ sport: dport, mss: s.mss });
-        expect(Math.abs(synAck!.time * 1000 - Date.now())).toBeLessThan(60_000);
-      } else {
-        process.stderr.write('SKIPPED the pcap file check: needs tshark (scripts/setup.sh installs it)\n');
-      }
-      rmSync(dir, { recursive: true, force: true });
+      expectLinkCapture(run, sport, dport, s.mss);
       // The IP header on the wire is the one we built (TTL / hop limit 37, not the kernel's 64).
       expect(run.verbose).toMatch(family === 4 ? /ttl 37\b/ : /hlim 37\b/);
 

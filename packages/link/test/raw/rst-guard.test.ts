@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToIp, ipToBytes, samePrefix } from '../../src/real/addr.js';
-import { formatPortList, parsePortList, releasePorts, reservePorts, rstGuardRuleset } from '../../src/real/rst-guard.js';
+import { formatPortList, parsePortList, releasePorts, reservePorts, rstGuardRuleset, rstTableOwner } from '../../src/real/rst-guard.js';
 
 describe('reserved-port list (net.ipv4.ip_local_reserved_ports)', () => {
   test('parses single ports and ranges, ignores malformed parts', () => {
@@ -60,6 +60,13 @@ describe('RST guard ruleset', () => {
     const r = rstGuardRuleset('t', { address: 'fd00::1', mark: 5, ports: [443, 8443, 443] });
     expect(r).toContain('table ip6 t');
     expect(r).toContain('ip6 saddr fd00::1 tcp sport { 443, 8443 } tcp flags & rst == rst meta mark != 5 drop');
+  });
+
+  test('the owner PID is read back from a table name; other tables (the lab\'s, anyone\'s) have none', () => {
+    expect(rstTableOwner('tcpls_rst_4242_3')).toBe(4242);
+    for (const other of ['tcpls_rst_x_1', 'tcpls_rst_12', 'hl1_loss', 'xtcpls_rst_1_1', 'tcpls_rst_1_1_1', 'filter']) {
+      expect(rstTableOwner(other)).toBeNull();
+    }
   });
 });
 

@@ -108,12 +108,17 @@ describe('TTL expiry and ICMP Time Exceeded', () => {
 });
 
 describe('capturePacketIo', () => {
-  test('records what a PacketIo sends and receives, with the clock time, and passes everything on', () => {
+  /** Hosts a (10.0.0.1) and b (10.0.0.2) joined by a 4 ms link, and an in-memory pcap writer. */
+  function setup() {
     const sim = new SimNetwork({ seed: 1 });
     const a = sim.addHost('a', { addresses: ['10.0.0.1'] });
     const b = sim.addHost('b', { addresses: ['10.0.0.2'] });
     sim.connect(a, b, { delay: 4 });
-    const w = PcapWriter.inMemory();
+    return { sim, a, b, w: PcapWriter.inMemory() };
+  }
+
+  test('records what a PacketIo sends and receives, with the clock time, and passes everything on', () => {
+    const { sim, a, b, w } = setup();
     const io = capturePacketIo(a, w, sim.clock);
     expect(io.mtu).toBe(1500);
     expect(io.name).toBe('a');
@@ -131,11 +136,7 @@ describe('capturePacketIo', () => {
   });
 
   test('without a clock (real links: capturePacketIo(link, writer)) packets are stamped with wall-clock time', () => {
-    const sim = new SimNetwork({ seed: 1 });
-    const a = sim.addHost('a', { addresses: ['10.0.0.1'] });
-    const b = sim.addHost('b', { addresses: ['10.0.0.2'] });
-    sim.connect(a, b, { delay: 4 });
-    const w = PcapWriter.inMemory();
+    const { a, w } = setup();
     const before = Date.now();
     capturePacketIo(a, w).send(ipv4Packet('10.0.0.1', '10.0.0.2', 64, 7));
     const after = Date.now();

@@ -32,6 +32,29 @@ function sh(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
 }
 
+/** spawnIn / destroy for a pair: children started in its namespaces, ended (by PID) on destroy. */
+function trackedChildren(): { spawnIn: NsPair['spawnIn']; killAll: () => void } {
+  const children: ChildProcess[] = [];
+  return {
+    spawnIn(ns, cmd, args) {
+      const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(c);
+      return c;
+    },
+    killAll() {
+      for (const c of children) {
+        if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+          try {
+            process.kill(c.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+    },
+  };
+}
+
 export function createNsPair(prefix: string): NsPair {
   const tag = uniqueTag();
   const client = `${prefix}-c-${tag}`;
@@ -39,7 +62,7 @@ export function createNsPair(prefix: string): NsPair {
   const clientIf = `${prefix}c${tag}`;
   const serverIf = `${prefix}s${tag}`;
   const octet = 1 + Math.floor(Math.random() * 250);
-  const children: ChildProcess[] = [];
+  const children = trackedChildren();
   const pair: NsPair = {
     tag,
     client,
@@ -50,21 +73,9 @@ export function createNsPair(prefix: string): NsPair {
     v6: { client: `fd00:77:${octet.toString(16)}::1`, server: `fd00:77:${octet.toString(16)}::2`, spare: `fd00:77:${octet.toString(16)}::77`, prefixLength: 64 },
     serverOffloadsOff: false,
     exec: (ns, cmd, args, input) => sh('ip', ['netns', 'exec', ns, cmd, ...args], input),
-    spawnIn(ns, cmd, args) {
-      const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(c);
-      return c;
-    },
+    spawnIn: children.spawnIn,
     destroy() {
-      for (const c of children) {
-        if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
-          try {
-            process.kill(c.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-      }
+      children.killAll();
       for (const ns of [client, server]) {
         try {
           sh('ip', ['netns', 'del', ns]);
@@ -166,4 +177,39 @@ export function probeUnavailableReason(base: string | null): string | null {
   } catch {
     return "needs the 'tcpdump' command (scripts/setup.sh installs it)";
   }
+}
+
+/** What nsPairFromLab needs of a lab's state (a subset of LabState, to keep this file lab-free). */
+export interface LabLike {
+  namespaces: { name: string; role: string; interfaces: { name: string; v4: string[]; v6: string[] }[] }[];
+}
+
+/**
+ * The client and server of a running `tcpls lab` as an NsPair, so the real-link probes run in a
+ * lab as users build it. The spare addresses (.77 / ::77) lie in the client's subnet and are
+ * owned by no interface. destroy() ends the processes started through spawnIn; the lab itself
+ * is removed by its owner (labDown).
+ */
+export function nsPairFromLab(state: LabLike): NsPair {
+  const client = state.namespaces.find((n) => n.role === 'client')!;
+  const server = state.namespaces.find((n) => n.role === 'server')!;
+  const c = client.interfaces[0];
+  const s = server.interfaces[0];
+  const addr = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
+  const spare4 = addr(c.v4[0]).replace(/\.\d+$/, '.77');
+  const spare6 = addr(c.v6[0]).replace(/::[0-9a-f]+$/, '::77');
+  const children = trackedChildren();
+  return {
+    tag: client.name,
+    client: client.name,
+    server: server.name,
+    clientIf: c.name,
+    serverIf: s.name,
+    v4: { client: addr(c.v4[0]), server: addr(s.v4[0]), spare: spare4, prefixLength: Number(c.v4[0].split('/')[1]) },
+    v6: { client: addr(c.v6[0]), server: addr(s.v6[0]), spare: spare6, prefixLength: Number(c.v6[0].split('/')[1]) },
+    serverOffloadsOff: true, // the lab turns tso/gso/gro/tx offloads off on every veth
+    exec: (ns, cmd, args, input) => sh('ip', ['netns', 'exec', ns, cmd, ...args], input),
+    spawnIn: children.spawnIn,
+    destroy: children.killAll,
+  };
 }

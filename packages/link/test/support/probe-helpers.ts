@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseTcpPacket } from '@tcpls/tcp/wire';
+import { hasCommand } from '../../../../test/support/env.js';
 import { type NsPair, jsonLines, runTsIn, waitForOutput } from './netns.js';
+import type { SegmentSummary } from './packets.js';
 
 export const SYN_PROBE = join(__dirname, 'syn-probe.ts');
 
@@ -21,6 +24,11 @@ export interface ProbeRun {
   capture: string[];
   /** The same capture rendered with -v (IP header fields: ttl/hlim, tos/class). */
   verbose: string;
+  /**
+   * With `recordLinkPcap: true` in the args and tshark installed: tshark's reading of the file the
+   * probe wrote with capturePacketIo(link, PcapWriter.toFile(...)); otherwise null.
+   */
+  linkPcap: TsharkTcp[] | null;
 }
 
 /** Runs syn-probe.ts in the client namespace while tcpdump records TCP on the client's veth. */
@@ -30,7 +38,9 @@ export async function runProbe(ns: NsPair, args: Record<string, unknown>): Promi
   try {
     const dump = ns.spawnIn(ns.client, 'tcpdump', ['--immediate-mode', '-Z', 'root', '-i', ns.clientIf, '-n', '-U', '-w', file, 'tcp']);
     await waitForOutput(dump, /listening on/, 5000);
-    const r = await runTsIn(ns.client, SYN_PROBE, [JSON.stringify(args)]);
+    const { recordLinkPcap, ...probeArgs } = args;
+    const linkFile = join(dir, 'link.pcap');
+    const r = await runTsIn(ns.client, SYN_PROBE, [JSON.stringify(recordLinkPcap === true ? { ...probeArgs, pcapFile: linkFile } : probeArgs)]);
     await new Promise((res) => setTimeout(res, 100));
     const exited = new Promise((res) => dump.once('exit', res));
     if (dump.pid !== undefined) process.kill(dump.pid, 'SIGINT');
@@ -39,7 +49,12 @@ export async function runProbe(ns: NsPair, args: Record<string, unknown>): Promi
     const text = execFileSync('tcpdump', ['-r', file, '-n'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     if (process.env.HR_DEBUG) console.log(text);
     const verbose = execFileSync('tcpdump', ['-r', file, '-n', '-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return { events: jsonLines(r.stdout), stderr: r.stderr, capture: text.split('\n').filter((l) => l.length > 0), verbose };
+    let linkPcap: TsharkTcp[] | null = null;
+    if (recordLinkPcap === true) {
+      if (hasCommand('tshark')) linkPcap = tsharkTcp(linkFile);
+      else process.stderr.write('SKIPPED the link pcap file check: needs tshark (scripts/setup.sh installs it)\n');
+    }
+    return { events: jsonLines(r.stdout), stderr: r.stderr, capture: text.split('\n').filter((l) => l.length > 0), verbose, linkPcap };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,4 +91,26 @@ export function tsharkTcp(file: string): TsharkTcp[] {
     const [t, s4, s6, sp, dp, syn, ack, mss] = l.split('|');
     return { time: Number(t), src: s4 || s6, sport: Number(sp), dport: Number(dp), syn: flag(syn), ack: flag(ack), mss: mss ? Number(mss) : null };
   });
+}
+
+/** The stack's own codec (`@tcpls/tcp/wire`) reads the SYN-ACK as the independent test parser did. */
+export function expectOwnCodecAgrees(hex: string, s: SegmentSummary, verifyChecksum: boolean): void {
+  const own = parseTcpPacket(Uint8Array.from(Buffer.from(hex, 'hex')), { verifyChecksum });
+  expect(own.tcp.options.map((o) => o.kind)).toEqual(expect.arrayContaining(['mss', 'sackPermitted', 'timestamps', 'wscale']));
+  expect(own.tcp.options.find((o) => o.kind === 'mss')).toMatchObject({ mss: s.mss });
+  expect(own.tcp.options.find((o) => o.kind === 'timestamps')).toMatchObject({ tsEcr: 0x11223344 });
+  expect(own.tcp.options.find((o) => o.kind === 'wscale')).toMatchObject({ shift: s.wscale });
+}
+
+/**
+ * The file written through capturePacketIo holds our SYN (MSS 1460) and the SYN-ACK (with
+ * `synAckMss`), stamped with today's wall-clock time. No-op (with a SKIPPED line) without tshark.
+ */
+export function expectLinkCapture(run: ProbeRun, sport: number, dport: number, synAckMss: number | undefined): void {
+  if (run.linkPcap === null) return;
+  const synOut = run.linkPcap.find((r) => r.syn && !r.ack && r.sport === sport);
+  const synAck = run.linkPcap.find((r) => r.syn && r.ack && r.dport === sport);
+  expect(synOut).toMatchObject({ dport, mss: 1460 });
+  expect(synAck).toMatchObject({ sport: dport, mss: synAckMss });
+  expect(Math.abs(synAck!.time * 1000 - Date.now())).toBeLessThan(60_000);
 }

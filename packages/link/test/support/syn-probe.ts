@@ -18,6 +18,8 @@ interface ProbeArgs {
   sport: number;
   device?: string;
   prefixLength?: number;
+  /** PcapLink only: next hop for a peer outside the prefix. */
+  gateway?: string;
   /** ms to wait after the SYN-ACK before closing (time for a kernel RST to show up). */
   linger?: number;
   /** RawSocketLink only: false to leave the kernel's RSTs alone (the control case). */
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
     extra = { rstTable: l.rstTable, reserved: l.reservedPorts, mtu: l.mtu };
     link = l;
   } else {
-    const l = await PcapLink.open({ device: a.device!, address: a.local, prefixLength: a.prefixLength, tap });
+    const l = await PcapLink.open({ device: a.device!, address: a.local, prefixLength: a.prefixLength, gateway: a.gateway, tap });
     extra = { mac: l.mac, mtu: l.mtu };
     link = l;
   }

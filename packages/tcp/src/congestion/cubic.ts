@@ -7,10 +7,23 @@ import { initialWindow } from './types.js';
  * In congestion avoidance each ACK moves cwnd toward W_cubic(t + RTT), clamped to at most 1.5 cwnd
  * (section 4.4), unless the Reno-friendly estimate W_est is larger (section 4.3). On a congestion
  * event W_max = cwnd (reduced further with fast convergence, section 4.7), ssthresh = cwnd * beta
- * (section 4.6). Slow start uses HyStart++ (RFC 9406, simplified: rounds are timed by the minimum
- * RTT, and when the RTT rises by eta the controller leaves slow start directly, without CSS).
+ * (section 4.6). The initial slow start uses HyStart++ (RFC 9406): when the minimum RTT of a round
+ * rises by RttThresh over the previous round's, Conservative Slow Start (CSS) grows cwnd at a
+ * quarter of the slow-start rate for CSS_ROUNDS rounds, then slow start ends (ssthresh = cwnd);
+ * if the RTT falls back below the CSS baseline, the rise was jitter and slow start resumes.
+ * Simplification: the controller sees no sequence numbers, so a round is timed as one minimum
+ * RTT of wall time instead of ending when the ACK for the round's first segment arrives.
  * Params: c (0.4), beta (0.7), fastConvergence (1), hystart (1), initialWindowSegments.
  */
+// RFC 9406 section 4.3 constants (L, the per-ACK increase limit, stays 2 SMSS as in RFC 3465).
+const MIN_RTT_THRESH = 4;
+const MAX_RTT_THRESH = 16;
+const MIN_RTT_DIVISOR = 8;
+const N_RTT_SAMPLE = 8;
+const CSS_GROWTH_DIVISOR = 4;
+const CSS_ROUNDS = 5;
+/** Like Linux (hystart_low_window): no delay-based exit below 16 segments. */
+const HYSTART_LOW_WINDOW = 16;
 export class Cubic implements CongestionController {
   readonly name = 'cubic' as const;
   private cwnd: number;
@@ -34,6 +47,10 @@ export class Cubic implements CongestionController {
   private lastRoundMinRtt = Infinity;
   private currentRoundMinRtt = Infinity;
   private rttSamples = 0;
+  /** CSS baseline minimum RTT; Infinity when not in Conservative Slow Start. */
+  private cssBaselineMinRtt = Infinity;
+  private cssRounds = 0;
+  private cssEntries = 0;
   private hystartExits = 0;
 
   constructor(init: CongestionInit) {
@@ -102,24 +119,47 @@ export class Cubic implements CongestionController {
   }
 
   private slowStart(ackedBytes: number, rttMs: number | null, now: number): void {
-    this.cwnd += Math.min(ackedBytes, 2 * this.mss);
-    if (!this.hystart || rttMs === null) return;
-    // RFC 9406 section 4.2, with rounds approximated by one minimum RTT of wall time.
+    const inc = Math.min(ackedBytes, 2 * this.mss);
+    // RFC 9406 4.3: HyStart++ only in the initial slow start (ssthresh still "arbitrarily high").
+    if (!this.hystart || this.ssth !== Infinity) {
+      this.cwnd += inc;
+      return;
+    }
+    const inCss = this.cssBaselineMinRtt !== Infinity;
+    this.cwnd += inCss ? Math.floor(inc / CSS_GROWTH_DIVISOR) : inc;
+    if (rttMs === null) return;
     const roundLen = Number.isFinite(this.lastRoundMinRtt) ? this.lastRoundMinRtt : rttMs;
     if (this.roundStart === null || now - this.roundStart >= roundLen) {
+      // A new round (RFC 9406 4.2).
       this.roundStart = now;
       this.lastRoundMinRtt = this.currentRoundMinRtt;
       this.currentRoundMinRtt = Infinity;
       this.rttSamples = 0;
+      if (inCss && ++this.cssRounds >= CSS_ROUNDS) {
+        // CSS lasted CSS_ROUNDS rounds: leave slow start for congestion avoidance.
+        this.ssth = this.cwnd;
+        this.cssBaselineMinRtt = Infinity;
+        this.hystartExits++;
+        return;
+      }
     }
     this.currentRoundMinRtt = Math.min(this.currentRoundMinRtt, rttMs);
     this.rttSamples++;
-    if (this.cwnd >= 16 * this.mss && this.rttSamples >= 8 && Number.isFinite(this.lastRoundMinRtt)) {
-      const eta = Math.min(16, Math.max(4, this.lastRoundMinRtt / 8));
-      if (this.currentRoundMinRtt >= this.lastRoundMinRtt + eta) {
-        this.ssth = this.cwnd;
-        this.hystartExits++;
+    if (this.rttSamples < N_RTT_SAMPLE) return;
+    if (inCss) {
+      // The RTT went back below the baseline: the rise was not congestion, resume slow start.
+      if (this.currentRoundMinRtt < this.cssBaselineMinRtt) {
+        this.cssBaselineMinRtt = Infinity;
+        this.cssRounds = 0;
       }
+      return;
+    }
+    if (this.cwnd < HYSTART_LOW_WINDOW * this.mss || !Number.isFinite(this.lastRoundMinRtt)) return;
+    const rttThresh = Math.max(MIN_RTT_THRESH, Math.min(this.lastRoundMinRtt / MIN_RTT_DIVISOR, MAX_RTT_THRESH));
+    if (this.currentRoundMinRtt >= this.lastRoundMinRtt + rttThresh) {
+      this.cssBaselineMinRtt = this.currentRoundMinRtt;
+      this.cssRounds = 0;
+      this.cssEntries++;
     }
   }
 
@@ -129,6 +169,8 @@ export class Cubic implements CongestionController {
   }
 
   private reduce(): void {
+    // RFC 9406 4.2: a congestion signal in CSS ends it like one in slow start.
+    this.cssBaselineMinRtt = Infinity;
     const cwndSeg = this.cwnd / this.mss;
     // Section 4.7 fast convergence.
     if (this.fastConvergence && cwndSeg < this.wMax) this.wMax = (cwndSeg * (1 + this.beta)) / 2;
@@ -149,7 +191,14 @@ export class Cubic implements CongestionController {
   }
 
   traceState(): Record<string, number> {
-    return { wMax: this.wMax, k: this.k, wEst: this.wEst, hystartExits: this.hystartExits };
+    return {
+      wMax: this.wMax,
+      k: this.k,
+      wEst: this.wEst,
+      hystartExits: this.hystartExits,
+      cssEntries: this.cssEntries,
+      inCss: this.cssBaselineMinRtt === Infinity ? 0 : 1,
+    };
   }
 }
 

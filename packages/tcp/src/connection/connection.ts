@@ -76,8 +76,12 @@ const MAX_WSCALE = 14;
 const MIN_SND_MSS = 64;
 /** Past this many live transmission-log entries, small contiguous sends are coalesced. */
 const TX_LOG_COALESCE_FROM = 256;
-/** One shared NOP: option objects the engine emits are never mutated. */
+/**
+ * Option lists of emitted segments are frozen and may be shared between segments (the same
+ * timestamps in one millisecond, or no options at all): consumers treat them as read-only.
+ */
 const NOP: TcpOption = Object.freeze({ kind: 'nop' }) as TcpOption;
+const NO_OPTIONS = Object.freeze([]) as unknown as TcpOption[];
 
 type TimerName = 'rtx' | 'delack' | 'persist' | 'timeWait' | 'userTimeout' | 'reorder' | 'tlp';
 const TIMER_NAMES: readonly TimerName[] = ['rtx', 'delack', 'persist', 'timeWait', 'userTimeout', 'reorder', 'tlp'];
@@ -159,6 +163,14 @@ export class TcpConnection {
   private tsRecentAge = 0;
   private haveTsRecent = false;
   private lastAckSent = 0;
+  private tsOptionsCache: { tsVal: number; tsEcr: number; list: TcpOption[] } | null = null;
+  /** RCV.UP (RFC 9293 3.10.7.4 sixth): sequence number after the peer's urgent data, or null. */
+  private rcvUp: number | null = null;
+  private urgentSignaled = false;
+  /** SND.UP (3.10.2): sequence number after our urgent data while it is unacknowledged, or null. */
+  private sndUp: number | null = null;
+  /** RFC 2883: a duplicate range received, reported as the first SACK block of the next ACK. */
+  private dsack: [number, number] | null = null;
   private peerUtoSeconds: number | null = null;
   private userTimeoutMs: number | null;
   private nagle: boolean;
@@ -391,6 +403,17 @@ export class TcpConnection {
   get writableBytes(): number {
     return this.canWrite() ? this.sndBuf.free : 0;
   }
+  /**
+   * Urgent data (RFC 9293 3.8.5): how many bytes, counted from the next byte read(), up to the end
+   * of the urgent data the peer announced (0 when none is pending). May exceed readableBytes when
+   * the pointer is ahead of the data received.
+   */
+  get urgentBytes(): number {
+    if (this.rcvUp === null) return 0;
+    const readSeq = seqAdd(this.rcvNxt, -this.rcvBuf.readable - (this.finReceived ? 1 : 0));
+    const n = seqSub(this.rcvUp, readSeq);
+    return n > 0 ? n : 0;
+  }
   /** True once the peer's FIN was received and all data before it has been read. */
   get readEnded(): boolean {
     return this.finReceived && this.rcvBuf.readable === 0;
@@ -466,9 +489,11 @@ export class TcpConnection {
    * Before ESTABLISHED the data is queued (3.10.2). After shutdown() or close, throws
    * TcpError('invalid-state') ("connection closing").
    */
-  write(data: Uint8Array): number {
+  write(data: Uint8Array, opts?: { urgent?: boolean }): number {
     if (!this.canWrite()) throw new TcpError('invalid-state', `write in state ${this.st}${this.finQueued ? ' after shutdown' : ''}`);
     const n = this.sndBuf.append(data);
+    // 3.10.2: with the urgent flag, SND.UP points after the last byte of this SEND.
+    if (opts?.urgent === true && n > 0) this.sndUp = seqAdd(this.sndBufSeq, this.sndBuf.length);
     // 'writable' follows once space frees after the buffer was full (or a write was cut short).
     if (n < data.length || this.sndBuf.free === 0) this.writeBlocked = true;
     return n;
@@ -481,6 +506,7 @@ export class TcpConnection {
     const n = maxBytes === undefined ? avail : Math.max(0, Math.min(avail, Math.floor(maxBytes)));
     if (n === 0) return null;
     const out = this.rcvBuf.read(n);
+    if (this.urgentSignaled && this.urgentBytes === 0) this.urgentSignaled = false; // urgent mode over
     // Window update (RFC 9293 3.8.6.2.2 / 3.8.6.2.1): windowToAdvertise() already applies receiver
     // SWS avoidance; like Linux, send an update only when the advertised window is at most half
     // the buffer and would at least double, so a reading application does not cause ACK storms.
@@ -859,6 +885,7 @@ export class TcpConnection {
       this.pushEvent({ type: 'connected' });
       this.ackNow = true;
       // "If there are other controls or text in the segment, continue processing at the sixth step."
+      this.processUrg(t);
       this.processText(t, seg.ecn, now);
       return;
     }
@@ -919,6 +946,11 @@ export class TcpConnection {
     if (!acceptable) {
       this.counters.outOfWindowSegments++;
       if (f & TcpFlag.RST) return; // RFC 5961 3.2: silently dropped
+      // An old duplicate (all of its text already received): report it with a D-SACK block.
+      if (!(f & TcpFlag.SYN) && t.payload.length > 0) {
+        const end = seqAdd(t.seq, t.payload.length);
+        if (seqLe(end, this.rcvNxt) && seqSub(this.rcvNxt, end) < 0x40000000) this.noteDuplicate(t.seq, end);
+      }
       // RFC 5961 4.2: a SYN is answered with a challenge ACK whatever its sequence number, and
       // challenge ACKs are rate-limited (section 7), so a SYN flood cannot make us reflect ACKs.
       if (f & TcpFlag.SYN) this.challengeAck(now);
@@ -1026,7 +1058,8 @@ export class TcpConnection {
       default:
         assertNever(this.st);
     }
-    // Sixth (URG) is not supported: urgent data is delivered in line. Seventh: text.
+    // Sixth: URG. Seventh: text.
+    this.processUrg(t);
     if (zeroWindowData) {
       this.ackNow = true;
       this.noteCe(seg.ecn);
@@ -1040,15 +1073,16 @@ export class TcpConnection {
   private processAck(seg: SegmentIn, tsEcr: number | null, now: number): boolean {
     const t = seg.tcp;
     const ack = t.ack;
-    // RFC 5961 5.2: acceptable ACKs are in [SND.UNA - MAX.SND.WND, SND.NXT].
+    // RFC 5961 5.2: acceptable ACKs are in [SND.UNA - MAX.SND.WND, SND.NXT]; the others are
+    // dropped and answered with an ACK that counts as a challenge ACK (rate-limited, section 7).
     if (seqGt(ack, this.sndNxt)) {
       this.counters.ackForUnsentData++;
-      this.ackNow = true;
+      this.challengeAck(now);
       return false;
     }
     if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
       this.counters.ignoredSegments++;
-      this.ackNow = true;
+      this.challengeAck(now);
       return false;
     }
     const flightBefore = seqSub(this.sndNxt, this.sndUna);
@@ -1103,6 +1137,7 @@ export class TcpConnection {
     }
     this.sndUna = ack;
     this.retries = 0;
+    if (this.sndUp !== null && seqGe(ack, this.sndUp)) this.sndUp = null;
     this.ackLog(ack, tsEcr, now);
     this.tlpFired = false;
     // RTT sample: timestamps (RFC 7323 4.1) or a timed segment (Karn: never a retransmitted one).
@@ -1458,6 +1493,7 @@ export class TcpConnection {
       // Trim the front (already received) and the back (beyond the advertised window).
       const d = seqSub(this.rcvNxt, seq);
       if (d > 0) {
+        this.noteDuplicate(seq, seqAdd(seq, Math.min(d, data.length)));
         data = d >= data.length ? EMPTY : data.subarray(d);
         seq = this.rcvNxt;
       }
@@ -1533,6 +1569,29 @@ export class TcpConnection {
       default:
         assertNever(this.st);
     }
+  }
+
+  /**
+   * Sixth check (RFC 9293 3.10.7.4, 3.8.5 / RFC 6093: the pointer names the octet after the
+   * urgent data): RCV.UP <- max(RCV.UP, SEG.UP) in ESTABLISHED and FIN-WAIT-1/2, and signal the
+   * user once per run of urgent data that is ahead of what it has read. The data itself stays
+   * in line (no out-of-band byte).
+   */
+  private processUrg(t: TcpRepr): void {
+    if (!(t.flags & TcpFlag.URG)) return;
+    if (this.st !== 'ESTABLISHED' && this.st !== 'FIN-WAIT-1' && this.st !== 'FIN-WAIT-2') return;
+    const start = t.flags & TcpFlag.SYN ? seqAdd(t.seq, 1) : t.seq;
+    const up = seqAdd(start, t.urgent & 0xffff);
+    if (this.rcvUp === null || seqGt(up, this.rcvUp)) this.rcvUp = up;
+    if (this.urgentBytes > 0 && !this.urgentSignaled) {
+      this.urgentSignaled = true;
+      this.pushEvent({ type: 'urgent' });
+    }
+  }
+
+  /** RFC 2883 4: remember the duplicate range for the next ACK (only with SACK negotiated). */
+  private noteDuplicate(left: number, right: number): void {
+    if (this.sackOk && seqLt(left, right)) this.dsack = [left, right];
   }
 
   /** RFC 3168 6.1.3: a CE mark makes us set ECE on ACKs until a CWR arrives. */
@@ -1752,7 +1811,14 @@ export class TcpConnection {
   /** Fills in ACK, window and options; clears pending-ACK state. */
   private finish(seq: number, flags: number, payload: Uint8Array, now: number, ipEcn: number): SegmentOut {
     const options = this.segmentOptions(now, true);
+    this.dsack = null; // reported once (RFC 2883 4)
     if (this.eceToSend) flags |= TcpFlag.ECE;
+    let urgent = 0;
+    if (this.sndUp !== null && seqLt(seq, this.sndUp)) {
+      // 3.8.5: every segment before SND.UP carries URG and the offset of SND.UP (capped at 16 bits).
+      flags |= TcpFlag.URG;
+      urgent = Math.min(0xffff, seqSub(this.sndUp, seq));
+    }
     const wnd = this.windowToAdvertise();
     const field = Math.min(0xffff, wnd >>> this.rcvWscale);
     this.rcvAdvRight = seqMax(this.rcvAdvRight, seqAdd(this.rcvNxt, field << this.rcvWscale));
@@ -1769,7 +1835,7 @@ export class TcpConnection {
         ack: this.rcvNxt,
         flags,
         window: field,
-        urgent: 0,
+        urgent,
         options,
         payload,
       },
@@ -1779,32 +1845,43 @@ export class TcpConnection {
 
   /** Timestamps (NOP NOP TS) and SACK blocks (NOP NOP SACK, RFC 2018 section 4). */
   private segmentOptions(now: number, withSack: boolean): TcpOption[] {
+    const iv = this.rcvBuf.oooIntervals;
+    if (!(withSack && this.sackOk && (iv.length > 0 || this.dsack !== null))) {
+      // The common case: timestamps only (or nothing). Reuse the last list while TSval and TSecr
+      // are unchanged, so a burst of segments does not allocate one list each.
+      if (!this.tsOk) return NO_OPTIONS;
+      const tsVal = this.tsNow(now);
+      const c = this.tsOptionsCache;
+      if (c !== null && c.tsVal === tsVal && c.tsEcr === this.tsRecent) return c.list;
+      const list = Object.freeze([NOP, NOP, Object.freeze({ kind: 'timestamps', tsVal, tsEcr: this.tsRecent })]) as unknown as TcpOption[];
+      this.tsOptionsCache = { tsVal, tsEcr: this.tsRecent, list };
+      return list;
+    }
     const o: TcpOption[] = [];
     if (this.tsOk) o.push(NOP, NOP, { kind: 'timestamps', tsVal: this.tsNow(now), tsEcr: this.tsRecent });
-    if (withSack && this.sackOk) {
-      const iv = this.rcvBuf.oooIntervals;
-      if (iv.length > 0) {
-        const max = this.tsOk ? 3 : 4;
-        const blocks: SackBlock[] = [];
-        // The block holding the most recent segment first, then the others from the lowest.
-        const first = this.rcvBuf.lastOooFrom;
-        for (const [a, b] of iv) {
-          if (a === first) blocks.unshift({ left: seqAdd(this.rcvNxt, a), right: seqAdd(this.rcvNxt, b) });
-        }
-        for (const [a, b] of iv) {
-          if (blocks.length >= max) break;
-          if (a !== first) blocks.push({ left: seqAdd(this.rcvNxt, a), right: seqAdd(this.rcvNxt, b) });
-        }
-        o.push(NOP, NOP, { kind: 'sack', blocks });
-      }
+    const max = this.tsOk ? 3 : 4;
+    const blocks: SackBlock[] = [];
+    // RFC 2883 4: a D-SACK block goes first; then (RFC 2018 4) the block holding the most recent
+    // segment, then the others from the lowest.
+    const dup = this.dsack;
+    if (dup !== null) blocks.push({ left: dup[0], right: dup[1] });
+    const first = this.rcvBuf.lastOooFrom;
+    for (const [a, b] of iv) {
+      if (a === first) blocks.push({ left: seqAdd(this.rcvNxt, a), right: seqAdd(this.rcvNxt, b) });
     }
+    for (const [a, b] of iv) {
+      if (blocks.length >= max) break;
+      if (a !== first) blocks.push({ left: seqAdd(this.rcvNxt, a), right: seqAdd(this.rcvNxt, b) });
+    }
+    o.push(NOP, NOP, { kind: 'sack', blocks });
     return o;
   }
 
   /** Largest payload of a data segment (effective send MSS minus the fixed option space). */
   private maxPayload(): number {
     let opt = this.tsOk ? 12 : 0;
-    if (this.sackOk && this.rcvBuf.oooIntervals.length > 0) opt += 4 + 8 * Math.min(this.rcvBuf.oooIntervals.length, this.tsOk ? 3 : 4);
+    const blocks = this.sackOk ? this.rcvBuf.oooIntervals.length + (this.dsack !== null ? 1 : 0) : 0;
+    if (blocks > 0) opt += 4 + 8 * Math.min(blocks, this.tsOk ? 3 : 4);
     return Math.max(1, this.sndMssBase - opt);
   }
 
@@ -1820,7 +1897,7 @@ export class TcpConnection {
 
   private queueCtl(seq: number, ack: number, flags: number, withOptions = false): void {
     if (this.ctlQueue.length >= 16) return; // bounded
-    const options = withOptions ? this.segmentOptions(this.now, false) : [];
+    const options = withOptions ? this.segmentOptions(this.now, false) : NO_OPTIONS;
     if (flags & TcpFlag.ACK && withOptions) {
       this.lastAckSent = this.rcvNxt;
     }

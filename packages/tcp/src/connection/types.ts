@@ -140,6 +140,8 @@ export type TcpEvent =
   | { type: 'readable' }
   | { type: 'writable' }
   | { type: 'peer-closed' }
+  /** The peer announced urgent data ahead of what was read (RFC 9293 3.8.5); see `urgentBytes`. */
+  | { type: 'urgent' }
   | { type: 'closed'; error: TcpError | null };
 
 /** A SYN or SYN-ACK exactly as sent or as parsed (TCPLS compares these across its channel). */

@@ -4,7 +4,7 @@
  */
 import { TcpFlag, type TcpOption, type TcpRepr } from '../../src/wire/types.js';
 import { TcpConnection, type TcpConnectOptions } from '../../src/connection/connection.js';
-import type { SegmentOut, TcpConfig, TcpEvent, TraceRecord } from '../../src/connection/types.js';
+import type { SegmentOut, TcpConfig, TcpError, TcpEvent, TcpState, TraceRecord } from '../../src/connection/types.js';
 
 export const F = TcpFlag;
 export const LOCAL = { address: '10.0.0.1', port: 49152 };
@@ -165,4 +165,93 @@ export function bytes(n: number, seed = 1): Uint8Array {
     b[i] = x >>> 24;
   }
   return b;
+}
+
+/** Passive open: SYN-RECEIVED from a SYN with `synOptions`; the SYN-ACK is still pending. */
+export function passiveOpen(synOptions: TcpOption[] = [], config: Partial<TcpConfig> = PLAIN, window = 65535): Script {
+  const conn = TcpConnection.accept({
+    local: LOCAL,
+    remote: REMOTE,
+    iss: LOCAL_ISS,
+    now: 0,
+    config,
+    syn: { tcp: tcp({ seq: REMOTE_ISS, flags: F.SYN, window, options: synOptions }), ecn: 0 },
+  });
+  return new Script(conn);
+}
+
+/** SYN-RECEIVED after a passive open (a bare SYN with no options), the SYN-ACK already sent. */
+export function acceptedScript(config: Partial<TcpConfig> = PLAIN): Script {
+  const s = passiveOpen([], config);
+  s.send({ seq: LOCAL_ISS, ack: REMOTE_ISS + 1, flags: F.SYN | F.ACK });
+  return s;
+}
+
+/** A connection put in `state` (TIME-WAIT lasts 10 s), with SND.NXT and RCV.NXT in that state. */
+export function inState(state: TcpState): { s: Script; sndNxt: number; rcvNxt: number } {
+  const L = LOCAL_ISS + 1;
+  const R = REMOTE_ISS + 1;
+  switch (state) {
+    case 'SYN-SENT':
+      return { s: synSent(), sndNxt: L, rcvNxt: 0 };
+    case 'SYN-RECEIVED':
+      return { s: acceptedScript(), sndNxt: L, rcvNxt: R };
+    case 'CLOSED': {
+      const s = established();
+      s.conn.abort();
+      s.drain();
+      s.events();
+      return { s, sndNxt: L, rcvNxt: R };
+    }
+    default:
+      break;
+  }
+  const s = established({ ...PLAIN, timeWaitMs: 10_000 });
+  switch (state) {
+    case 'ESTABLISHED':
+      return { s, sndNxt: L, rcvNxt: R };
+    case 'FIN-WAIT-1':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      return { s, sndNxt: L + 1, rcvNxt: R };
+    case 'FIN-WAIT-2':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L + 1, flags: F.ACK });
+      return { s, sndNxt: L + 1, rcvNxt: R };
+    case 'CLOSE-WAIT':
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L, rcvNxt: R + 1 };
+    case 'CLOSING':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    case 'LAST-ACK':
+      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    case 'TIME-WAIT':
+      s.conn.shutdown();
+      s.send({ flags: F.ACK | F.FIN });
+      s.recv({ seq: R, ack: L + 1, flags: F.ACK | F.FIN });
+      s.send({ ack: R + 1 });
+      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
+    case 'LISTEN':
+      throw new Error('LISTEN lives in the Host, not in TcpConnection');
+    default: {
+      const never: never = state;
+      throw new Error(`no builder for ${String(never)}`);
+    }
+  }
+}
+
+/** The error of the `closed` event among the pending events (undefined when there is none). */
+export function closedWith(s: Script): TcpError | null | undefined {
+  const e = s.events().find((x) => x.type === 'closed');
+  return e && e.type === 'closed' ? e.error : undefined;
 }

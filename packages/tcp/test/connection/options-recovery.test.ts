@@ -340,6 +340,7 @@ describe('hostile input', () => {
       options: fc.array(optArb, { maxLength: 3 }),
       ecn: fc.nat(3),
       dt: fc.nat(2000),
+      urgent: fc.nat(65535),
     });
     fc.assert(
       fc.property(fc.array(segArb, { maxLength: 60 }), fc.boolean(), (segs, full) => {
@@ -349,15 +350,16 @@ describe('hostile input', () => {
         for (const g of segs) {
           s.now += g.dt;
           const t = s.conn.tcb();
-          s.conn.handleSegment(
-            { tcp: tcp({ seq: t.rcvNxt + g.dseq, ack: t.sndUna + g.dack, flags: g.flags, window: g.window, options: g.options, payload: new Uint8Array(g.len) }), ecn: g.ecn },
-            s.now,
-          );
+          const seg = tcp({ seq: t.rcvNxt + g.dseq, ack: t.sndUna + g.dack, flags: g.flags, window: g.window, options: g.options, payload: new Uint8Array(g.len) });
+          seg.urgent = g.urgent;
+          s.conn.handleSegment({ tcp: seg, ecn: g.ecn }, s.now);
           if (s.conn.pollTimeout() !== null && s.conn.pollTimeout()! <= s.now) s.conn.handleTimeout(s.now);
           s.drain();
           s.events();
           expect(s.conn.readableBytes).toBeLessThanOrEqual(4096);
           expect(s.conn.stats().bytesInFlight).toBeGreaterThanOrEqual(0);
+          expect(s.conn.stats().txLogEntries).toBeLessThanOrEqual(3001);
+          expect(s.conn.urgentBytes).toBeLessThanOrEqual(65535 + 2 * 4096); // SEG.UP <= window + 16 bits ahead
           // No livelock: after the timers ran, the next deadline lies in the future.
           const to = s.conn.pollTimeout();
           if (to !== null) expect(to).toBeGreaterThan(s.now);

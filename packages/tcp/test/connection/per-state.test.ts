@@ -4,65 +4,12 @@
  */
 import type { TcpState } from '../../src/connection/types.js';
 import { TcpError } from '../../src/connection/types.js';
-import { F, LOCAL_ISS, PLAIN, REMOTE_ISS, Script, established, synSent } from './harness.js';
+import { F, LOCAL_ISS, PLAIN, REMOTE_ISS, closedWith, inState, synSent } from './harness.js';
 
 const L = LOCAL_ISS + 1;
 const R = REMOTE_ISS + 1;
 
-interface At {
-  s: Script;
-  /** Our SND.NXT and the peer's next sequence number (RCV.NXT) in that state. */
-  sndNxt: number;
-  rcvNxt: number;
-}
-
-function inState(state: TcpState): At {
-  const s = established({ ...PLAIN, timeWaitMs: 10_000 });
-  switch (state) {
-    case 'ESTABLISHED':
-      return { s, sndNxt: L, rcvNxt: R };
-    case 'FIN-WAIT-1':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      return { s, sndNxt: L + 1, rcvNxt: R };
-    case 'FIN-WAIT-2':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L + 1, flags: F.ACK });
-      return { s, sndNxt: L + 1, rcvNxt: R };
-    case 'CLOSE-WAIT':
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L, rcvNxt: R + 1 };
-    case 'CLOSING':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    case 'LAST-ACK':
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    case 'TIME-WAIT':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L + 1, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    default:
-      throw new Error(`no builder for ${state}`);
-  }
-}
-
 const SYNCHRONIZED: TcpState[] = ['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT'];
-
-function closedWith(s: Script): TcpError | null | undefined {
-  const e = s.events().find((x) => x.type === 'closed');
-  return e && e.type === 'closed' ? e.error : undefined;
-}
 
 describe.each(SYNCHRONIZED)('%s', (state) => {
   test(`${state}: the builder reaches the state`, () => {

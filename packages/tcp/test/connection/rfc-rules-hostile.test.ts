@@ -4,10 +4,9 @@
  * option values (MSS 0 / tiny, wscale > 14, absurd timestamps and UTO), the bound of the
  * transmission log, determinism of a seeded transfer, and the cwnd trace shape of NewReno.
  */
-import { TcpConnection } from '../../src/connection/connection.js';
 import type { TcpOption } from '../../src/wire/types.js';
 import type { TcpConfig, TraceRecord } from '../../src/connection/types.js';
-import { F, LOCAL, LOCAL_ISS, PLAIN, REMOTE, REMOTE_ISS, Script, bytes, established, synSent } from './harness.js';
+import { F, LOCAL_ISS, PLAIN, REMOTE_ISS, Script, bytes, established, passiveOpen, synSent } from './harness.js';
 import { sha256, transfer } from './vlink.js';
 
 const L = LOCAL_ISS + 1;
@@ -109,6 +108,20 @@ describe('RFC 7323: timestamps and PAWS', () => {
     expect(s.conn.tcb().tsRecent).toBe(1001);
   });
 
+  test('segments sent in the same millisecond share one frozen option list; a new TSval gives a new list', () => {
+    const s = tsEstablished();
+    s.conn.write(bytes(3 * 536));
+    const [a, b, c] = s.drain();
+    expect(b.tcp.options).toBe(a.tcp.options);
+    expect(c.tcp.options).toBe(a.tcp.options);
+    expect(Object.isFrozen(a.tcp.options)).toBe(true);
+    s.now = 7;
+    s.conn.write(bytes(10));
+    const d = s.send();
+    expect(d.tcp.options).not.toBe(a.tcp.options);
+    expect(d.tcp.options.find((o) => o.kind === 'timestamps')).toMatchObject({ tsVal: 7, tsEcr: 1000 });
+  });
+
   test('a TSecr from the future gives no RTT sample (hostile timestamps)', () => {
     const s = tsEstablished();
     s.conn.write(bytes(10));
@@ -118,6 +131,40 @@ describe('RFC 7323: timestamps and PAWS', () => {
     s.recv({ seq: R, ack: L + 10, flags: F.ACK, options: tsOpt(1001, 0x7fff0000) });
     expect(s.conn.stats().srtt).toBe(before);
     expect(s.conn.tcb().sndUna).toBe(L + 10);
+  });
+});
+
+describe('RFC 2883: D-SACK', () => {
+  const SACK: Partial<TcpConfig> = { ...PLAIN, sack: true };
+  const sackBlocks = (o: { tcp: { options: TcpOption[] } }) =>
+    o.tcp.options.flatMap((x) => (x.kind === 'sack' ? x.blocks.map((b) => [b.left, b.right]) : []));
+
+  test('4: a wholly duplicate segment is reported once, as the first SACK block of the next ACK', () => {
+    const s = established(SACK, 65535, [{ kind: 'sackPermitted' }]);
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'abcd' });
+    expect(sackBlocks(s.send({ ack: R + 4 }))).toEqual([]);
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'abcd' }); // a spurious retransmission
+    expect(sackBlocks(s.send({ ack: R + 4 }))).toEqual([[R, R + 4]]);
+    s.recv({ seq: R + 4, ack: L, flags: F.ACK, payload: 'ef' });
+    expect(sackBlocks(s.send({ ack: R + 6 }))).toEqual([]);
+  });
+
+  test('4: a partly duplicate segment reports the duplicate part, before the SACK blocks of out-of-order data', () => {
+    const s = established(SACK, 65535, [{ kind: 'sackPermitted' }]);
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'abcd' });
+    s.send({ ack: R + 4 });
+    s.recv({ seq: R + 10, ack: L, flags: F.ACK, payload: 'zz' });
+    expect(sackBlocks(s.send({ ack: R + 4 }))).toEqual([[R + 10, R + 12]]);
+    s.recv({ seq: R + 2, ack: L, flags: F.ACK, payload: 'cdef' }); // "cd" again, "ef" new
+    expect(sackBlocks(s.send({ ack: R + 6 }))).toEqual([[R + 2, R + 4], [R + 10, R + 12]]);
+  });
+
+  test('no D-SACK block without SACK negotiated', () => {
+    const s = established(SACK); // the peer did not send SACK-permitted
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'abcd' });
+    s.send({ ack: R + 4 });
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'abcd' });
+    expect(s.send({ ack: R + 4 }).tcp.options).toEqual([]);
   });
 });
 
@@ -171,17 +218,7 @@ describe('hostile option values', () => {
   });
 
   test('a SYN with MSS 1 and wscale 200 is accepted with MSS 64 and shift 14; both are counted', () => {
-    const conn = TcpConnection.accept({
-      local: LOCAL,
-      remote: REMOTE,
-      iss: LOCAL_ISS,
-      now: 0,
-      config: { ...PLAIN, windowScale: true },
-      syn: {
-        tcp: { srcPort: REMOTE.port, dstPort: LOCAL.port, seq: REMOTE_ISS, ack: 0, flags: F.SYN, window: 100, urgent: 0, options: [{ kind: 'mss', mss: 1 }, { kind: 'wscale', shift: 200 }], payload: new Uint8Array(0) },
-        ecn: 0,
-      },
-    });
+    const { conn } = passiveOpen([{ kind: 'mss', mss: 1 }, { kind: 'wscale', shift: 200 }], { ...PLAIN, windowScale: true }, 100);
     expect(conn.negotiated()).toMatchObject({ mss: 64, sndWscale: 14 });
     expect(conn.stats().clampedSynOptions).toBe(2);
   });
@@ -196,7 +233,22 @@ describe('hostile option values', () => {
     s.recv({ seq: R, ack: L + 5000, flags: F.ACK });
     s.send({ seq: L, ack: R, flags: F.ACK });
     expect(s.conn.state).toBe('ESTABLISHED');
-    expect(s.conn.stats()).toMatchObject({ outOfWindowSegments: 2, ackForUnsentData: 1, rstReceived: 0, challengeAcks: 1 });
+    expect(s.conn.stats()).toMatchObject({ outOfWindowSegments: 2, ackForUnsentData: 1, rstReceived: 0, challengeAcks: 2 });
+  });
+
+  test('RFC 5961 5.2 / 7: ACKs for unsent data are answered at most challengeAckPerSecond times a second', () => {
+    const s = established({ ...PLAIN, challengeAckPerSecond: 5 });
+    let answers = 0;
+    for (let i = 0; i < 50; i++) {
+      s.now = i * 10; // 50 bogus ACKs within 0.5 s
+      s.recv({ seq: R, ack: L + 10_000 + i, flags: F.ACK });
+      answers += s.drain().length;
+    }
+    expect(answers).toBe(5);
+    expect(s.conn.stats()).toMatchObject({ ackForUnsentData: 50, challengeAcks: 5, challengeAcksSuppressed: 45 });
+    s.now = 1000; // a new second: answered again
+    s.recv({ seq: R, ack: L + 20_000, flags: F.ACK });
+    expect(s.drain()).toHaveLength(1);
   });
 
   test('unknown options on data segments are counted by kind and otherwise ignored', () => {

@@ -5,83 +5,13 @@
  * check (FIN) in the states that only acknowledge it, and SYN-ACKs that carry text or a FIN.
  * docs/status/issue-3-engine.md maps every rule of 3.10 to the test that checks it.
  */
-import { TcpConnection } from '../../src/connection/connection.js';
 import { TcpError, type TcpState } from '../../src/connection/types.js';
-import { F, LOCAL, LOCAL_ISS, PLAIN, REMOTE, REMOTE_ISS, Script, established, synSent, tcp, text } from './harness.js';
+import { F, LOCAL_ISS, PLAIN, REMOTE_ISS, acceptedScript, passiveOpen, closedWith, established, inState, synSent, tcp, text } from './harness.js';
 
 const L = LOCAL_ISS + 1;
 const R = REMOTE_ISS + 1;
 
-function accepted(config = PLAIN): Script {
-  const conn = TcpConnection.accept({
-    local: LOCAL,
-    remote: REMOTE,
-    iss: LOCAL_ISS,
-    now: 0,
-    config,
-    syn: { tcp: tcp({ seq: REMOTE_ISS, flags: F.SYN }), ecn: 0 },
-  });
-  const s = new Script(conn);
-  s.send({ seq: LOCAL_ISS, ack: R, flags: F.SYN | F.ACK });
-  return s;
-}
-
-/** A connection in `state`, with what SND.NXT and RCV.NXT are there (same builders as per-state). */
-function inState(state: TcpState): { s: Script; sndNxt: number; rcvNxt: number } {
-  switch (state) {
-    case 'SYN-SENT':
-      return { s: synSent(), sndNxt: L, rcvNxt: 0 };
-    case 'SYN-RECEIVED':
-      return { s: accepted(), sndNxt: L, rcvNxt: R };
-    case 'CLOSED': {
-      const s = established();
-      s.conn.abort();
-      s.drain();
-      s.events();
-      return { s, sndNxt: L, rcvNxt: R };
-    }
-    default:
-      break;
-  }
-  const s = established({ ...PLAIN, timeWaitMs: 10_000 });
-  switch (state) {
-    case 'ESTABLISHED':
-      return { s, sndNxt: L, rcvNxt: R };
-    case 'FIN-WAIT-1':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      return { s, sndNxt: L + 1, rcvNxt: R };
-    case 'FIN-WAIT-2':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L + 1, flags: F.ACK });
-      return { s, sndNxt: L + 1, rcvNxt: R };
-    case 'CLOSE-WAIT':
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L, rcvNxt: R + 1 };
-    case 'CLOSING':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    case 'LAST-ACK':
-      s.recv({ seq: R, ack: L, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    case 'TIME-WAIT':
-      s.conn.shutdown();
-      s.send({ flags: F.ACK | F.FIN });
-      s.recv({ seq: R, ack: L + 1, flags: F.ACK | F.FIN });
-      s.send({ ack: R + 1 });
-      return { s, sndNxt: L + 1, rcvNxt: R + 1 };
-    default:
-      throw new Error(`no builder for ${state}`);
-  }
-}
+const accepted = acceptedScript;
 
 const ALL_BUT_LISTEN: TcpState[] = [
   'CLOSED',
@@ -95,11 +25,6 @@ const ALL_BUT_LISTEN: TcpState[] = [
   'LAST-ACK',
   'TIME-WAIT',
 ];
-
-function closedWith(s: Script): TcpError | null | undefined {
-  const e = s.events().find((x) => x.type === 'closed');
-  return e && e.type === 'closed' ? e.error : undefined;
-}
 
 describe('STATUS (3.10.6)', () => {
   test.each(ALL_BUT_LISTEN)('%s: STATUS (state, stats().state) names the RFC state', (state) => {
@@ -319,11 +244,30 @@ describe('SEGMENT ARRIVES, fifth check: ACK (3.10.7.4)', () => {
     s.send({ seq: L, ack: R + 4, flags: F.ACK });
   });
 
+  test('SYN-RECEIVED: the completing ACK sets SND.WND (scaled), SND.WL1 = SEG.SEQ and SND.WL2 = SEG.ACK', () => {
+    const s = passiveOpen([{ kind: 'wscale', shift: 2 }], { ...PLAIN, windowScale: true }, 500);
+    s.send({ flags: F.SYN | F.ACK });
+    expect(s.conn.tcb().sndWnd).toBe(500); // the SYN's window is never scaled
+    s.recv({ seq: R, ack: L, flags: F.ACK, window: 1000 });
+    expect(s.conn.tcb()).toMatchObject({ sndWnd: 4000, sndWl1: R, sndWl2: L, sndUna: L });
+  });
+
   test('SYN-RECEIVED: a segment without ACK is dropped and the state stays', () => {
     const s = accepted();
     s.recv({ seq: R, flags: 0, payload: 'x' });
     expect(s.conn.state).toBe('SYN-RECEIVED');
     expect(s.conn.read()).toBeNull();
+  });
+});
+
+describe('SEGMENT ARRIVES, seventh check: text (3.10.7.4)', () => {
+  test('ESTABLISHED: the ACK for received text is piggybacked on outgoing data when there is some', () => {
+    const s = established({ ...PLAIN, delayedAckMs: 40 });
+    s.recv({ seq: R, ack: L, flags: F.ACK, payload: 'question' });
+    s.conn.write(new TextEncoder().encode('answer'));
+    s.send({ seq: L, ack: R + 8, flags: F.ACK | F.PSH, payload: 'answer' });
+    s.noSend();
+    expect(s.conn.pollTimeout()).not.toBe(40); // no delayed ACK left pending
   });
 });
 
@@ -345,13 +289,68 @@ describe('SEGMENT ARRIVES, fourth check: SYN in SYN-RECEIVED (3.10.7.4)', () => 
   });
 });
 
-describe('SEGMENT ARRIVES, sixth check: URG (3.10.7.4; not supported, in line)', () => {
-  test('ESTABLISHED: urgent text is delivered in line with the rest of the stream', () => {
+describe('SEGMENT ARRIVES, sixth check: URG (3.10.7.4, 3.8.5)', () => {
+  function urg(seq: number, payload: string, up: number) {
+    const seg = tcp({ seq, ack: L, flags: F.ACK | F.URG, payload });
+    seg.urgent = up;
+    return { tcp: seg, ecn: 0 };
+  }
+
+  test('ESTABLISHED: URG sets RCV.UP, signals the user once per run of urgent data, and the text stays in line', () => {
     const s = established();
-    const seg = tcp({ seq: R, ack: L, flags: F.ACK | F.URG, payload: 'urgent!' });
-    seg.urgent = 6;
+    s.conn.handleSegment(urg(R, 'ab!cd', 3), s.now); // urgent data "ab!", pointer at R + 3
+    expect(s.events().map((e) => e.type)).toEqual(['urgent', 'readable']);
+    expect(s.conn.urgentBytes).toBe(3);
+    // A later segment of the same run moves RCV.UP on, without a second signal.
+    s.conn.handleSegment(urg(R + 5, 'ef', 1), s.now);
+    expect(s.events().map((e) => e.type)).toEqual(['readable']);
+    expect(s.conn.urgentBytes).toBe(6);
+    expect(text(s.conn.read(4)!)).toBe('ab!c');
+    expect(s.conn.urgentBytes).toBe(2);
+    expect(text(s.conn.read()!)).toBe('def');
+    expect(s.conn.urgentBytes).toBe(0);
+    // Consumed: a new run signals again; an older pointer never moves RCV.UP back.
+    s.conn.handleSegment(urg(R + 7, 'g', 1), s.now);
+    expect(s.events().map((e) => e.type)).toEqual(['urgent', 'readable']);
+    s.conn.handleSegment(urg(R + 8, 'h', 0), s.now);
+    expect(s.conn.urgentBytes).toBe(1);
+  });
+
+  test('CLOSE-WAIT: URG is ignored (a FIN was received)', () => {
+    const { s, rcvNxt } = inState('CLOSE-WAIT');
+    s.events();
+    const seg = tcp({ seq: rcvNxt, ack: L, flags: F.ACK | F.URG });
+    seg.urgent = 10;
     s.conn.handleSegment({ tcp: seg, ecn: 0 }, s.now);
-    expect(text(s.conn.read()!)).toBe('urgent!');
+    expect(s.conn.urgentBytes).toBe(0);
+    expect(s.events()).toEqual([]);
+  });
+
+  test('SEND with the urgent flag: segments before SND.UP carry URG and the offset of the octet after the urgent data', () => {
+    const s = established();
+    s.conn.write(new TextEncoder().encode('12'));
+    s.conn.write(new TextEncoder().encode('U!'), { urgent: true });
+    const seg = s.send({ seq: L, payload: '12U!' });
+    expect(seg.tcp.flags & F.URG).toBe(F.URG);
+    expect(seg.tcp.urgent).toBe(4);
+    s.recv({ seq: R, ack: L + 2, flags: F.ACK }); // SND.UP not yet acknowledged
+    s.conn.write(new TextEncoder().encode('tail'));
+    const next = s.send({ seq: L + 4, payload: 'tail' });
+    expect(next.tcp.flags & F.URG).toBe(0);
+    s.recv({ seq: R, ack: L + 8, flags: F.ACK });
+    s.conn.write(new TextEncoder().encode('x'));
+    expect(s.send({ seq: L + 8 }).tcp.flags & F.URG).toBe(0);
+  });
+
+  test('two engines: urgent data sent with write(data, {urgent}) is signalled to the reader', () => {
+    const s = established();
+    s.conn.write(new TextEncoder().encode('!'), { urgent: true });
+    const out = s.send();
+    // Fed to a fresh receiver in ESTABLISHED with the same sequence numbers.
+    const r = established();
+    r.conn.handleSegment({ tcp: { ...out.tcp, seq: R, ack: L }, ecn: 0 }, r.now);
+    expect(r.events().map((e) => e.type)).toContain('urgent');
+    expect(r.conn.urgentBytes).toBe(1);
   });
 });
 

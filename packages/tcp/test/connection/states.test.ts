@@ -15,6 +15,7 @@ import {
   established,
   synSent,
   connectScript,
+  passiveOpen,
   tcp,
   text,
 } from './harness.js';
@@ -160,17 +161,7 @@ describe('OPEN / SYN-SENT (3.10.1, 3.10.7.3)', () => {
 });
 
 describe('LISTEN -> SYN-RECEIVED (passive OPEN, 3.10.7.2)', () => {
-  function accepted(synOptions = [] as Parameters<typeof tcp>[0]['options'], config = PLAIN): Script {
-    const conn = TcpConnection.accept({
-      local: LOCAL,
-      remote: REMOTE,
-      iss: LOCAL_ISS,
-      now: 0,
-      config,
-      syn: { tcp: tcp({ seq: REMOTE_ISS, flags: F.SYN, options: synOptions }), ecn: 0 },
-    });
-    return new Script(conn);
-  }
+  const accepted = passiveOpen;
 
   test('accept: SYN -> SYN-RECEIVED and a SYN-ACK acknowledging the SYN', () => {
     const s = accepted();

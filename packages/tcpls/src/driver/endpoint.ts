@@ -224,6 +224,7 @@ export class TcplsEndpoint {
 
   /** Graceful close: TCPLS close (streams' FINs, close_notify) or plain TLS close_notify. */
   close(): void {
+    if (this.mode === 'closed') return;
     if (this.mode === 'tcpls') this.session.close();
     else if (this.mode === 'tls') this.endPlain();
     else {

@@ -72,7 +72,11 @@ export function kernelTransport(sock: net.Socket, onActivity: () => void, onEnd:
       if (!sock.destroyed) sock.end();
     },
     abort() {
-      sock.resetAndDestroy?.() ?? sock.destroy();
+      // resetAndDestroy() on a socket that already ended spins in libuv (seen on Node 20): RST only
+      // while the connection is still open both ways.
+      if (sock.destroyed) return;
+      if (!ended && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+      else sock.destroy();
     },
   };
 }
