@@ -28,9 +28,7 @@ describe('Node API over Linux TCP (stack: kernel)', () => {
       });
       s.openStream().end('from the server');
     });
-    server.listen(0, '127.0.0.1');
-    await once(server as unknown as NodeJS.EventEmitter, 'listening').catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = server.address()!.port;
     const tr = memoryTrace();
     const s = await connect({ host: '127.0.0.1', port, ca: cert.certPem, servername: 'localhost', stack: 'kernel', trace: tr.trace });
@@ -75,8 +73,7 @@ describe('Node API over Linux TCP (stack: kernel)', () => {
       const p = s.plain();
       p.on('data', (d: Buffer) => p.end(`plain:${d}`));
     });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = server.address()!.port;
     const c = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3' });
     await once(c, 'secureConnect');

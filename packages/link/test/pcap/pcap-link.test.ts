@@ -74,6 +74,20 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'PcapLink against a
     });
   }
 
+  test('a burst of 50 SYNs (within the 64-packet queue for one unresolved hop) is answered whole; each delivered packet is a copy that later captures do not overwrite', async () => {
+    const dport = 20000 + Math.floor(Math.random() * 10000);
+    const sport = 42000 + Math.floor(Math.random() * 1000);
+    await startListener(ns, ns.v4.server, dport);
+    const r = await runTsIn(ns.client, join(__dirname, '../support/burst-probe.ts'), [
+      JSON.stringify({ link: 'pcap', local: ns.v4.spare, peer: ns.v4.server, dport, sport, count: 50, device: ns.clientIf }),
+    ]);
+    const d = jsonLines(r.stdout).find((l) => l.event === 'done');
+    if (d === undefined) throw new Error(`burst probe failed: ${r.stdout} ${r.stderr.slice(-1500)}`);
+    expect(d.accepted).toBe(50);
+    expect(d.answered).toBe(50);
+    expect(d.intactAfterwards).toBe(50);
+  });
+
   test('bad input on the wire: malformed Ethernet, ARP, IPv4 and neighbour-discovery frames are counted and dropped, and the link keeps working', async () => {
     const r = await runTsIn(ns.client, join(__dirname, '../support/bad-frames-probe.ts'), [
       JSON.stringify({ device: ns.clientIf, v4: ns.v4.spare, v6: ns.v6.spare, peer4: ns.v4.server }),

@@ -83,7 +83,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
     expect(rstLinesFrom(run, ns.v4.client, sport).length).toBeGreaterThan(0);
   });
 
-  test('a burst of 400 SYNs sent in one go is accepted and every SYN-ACK is delivered (batch send, drain loop)', async () => {
+  test('a burst of 400 SYNs sent in one go is accepted and every SYN-ACK is delivered (batch send, drain loop), each a copy that later receives do not overwrite', async () => {
     const dport = 20000 + Math.floor(Math.random() * 10000);
     const sport = 41000 + Math.floor(Math.random() * 1000);
     await startListener(ns, ns.v4.server, dport);
@@ -94,6 +94,7 @@ describeIf(probeUnavailableReason(netnsUnavailableReason()), 'RawSocketLink agai
     if (d === undefined) throw new Error(`burst probe failed: ${r.stdout} ${r.stderr.slice(-1500)}`);
     expect(d.accepted).toBe(400);
     expect(d.answered).toBe(400);
+    expect(d.intactAfterwards).toBe(400);
     expect((d.stats as { drops: Record<string, number> }).drops).toEqual({});
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Child-process probe: sends `count` SYNs (one per source port) in one synchronous burst through a
  * link and counts the distinct SYN-ACKs that come back, exercising batch send and the drain loop.
+ * Every delivered packet is kept and read again at the end: a packet that were only a view of the
+ * link's reused receive buffer would by then show a later packet's bytes.
  */
 import { PcapLink, RawSocketLink } from '../../src/index.js';
 import { buildSyn, readSegment } from './packets.js';
@@ -10,11 +12,15 @@ async function main(): Promise<void> {
   const ports = Array.from({ length: a.count }, (_, i) => a.sport + i);
   const link = a.link === 'raw' ? await RawSocketLink.open({ localAddress: a.local, ports }) : await PcapLink.open({ device: a.device!, address: a.local });
   const seen = new Set<number>();
+  const kept: Uint8Array[] = [];
   const done = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 5000);
     link.onPacket((p) => {
       const s = readSegment(p);
-      if (s !== null && s.sport === a.dport && (s.flags & 0x12) === 0x12) seen.add(s.dport);
+      if (s !== null && s.sport === a.dport && (s.flags & 0x12) === 0x12) {
+        seen.add(s.dport);
+        kept.push(p);
+      }
       if (seen.size === a.count) {
         clearTimeout(timer);
         resolve();
@@ -30,7 +36,8 @@ async function main(): Promise<void> {
   await done;
   const stats = link.stats();
   await link.close();
-  process.stdout.write(JSON.stringify({ event: 'done', accepted, answered: seen.size, sendMs, stats }) + '\n');
+  const intactAfterwards = new Set(kept.map((p) => readSegment(p)?.dport)).size;
+  process.stdout.write(JSON.stringify({ event: 'done', accepted, answered: seen.size, intactAfterwards, sendMs, stats }) + '\n');
 }
 
 main().then(

@@ -57,7 +57,7 @@ export interface EndpointOptions {
   tcp?: TcpControl;
   /** Session clock (ms): the Host's clock (virtual on the simulator). */
   now: () => number;
-  /** Wall clock for TLS (certificate validity) [Date.now]. */
+  /** Wall clock for TLS (certificate validity) and the session [Date.now]; on a simulator, anchor it to the virtual clock. */
   wallNow?: () => number;
   random: (n: number) => Uint8Array;
   tls: EndpointTlsOptions;
@@ -321,7 +321,10 @@ export class TcplsEndpoint {
       for (let round = 0; round < 10_000; round++) {
         this.again = false;
         let moved = false;
-        const now = this.now();
+        // TLS judges certificate validity by this clock, so records go in on the wall clock (the
+        // host drivers anchor it to the virtual clock on the simulator; the session only uses
+        // differences of it, for Ping RTTs).
+        const now = this.wallNow();
         for (let d = this.transport.read(); d; d = this.transport.read()) {
           moved = true;
           this.channel.receiveBytes(d, now);

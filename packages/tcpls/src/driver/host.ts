@@ -48,6 +48,12 @@ export function hostTcpControl(hc: HostConnection): TcpControl {
 /** Endpoint options without what the Host supplies (transport, TCP control, clock). */
 export type HostEndpointOptions = Omit<EndpointOptions, 'role' | 'transport' | 'tcp' | 'now'> & { now?: () => number };
 
+/** Wall-clock ms that advance with the host's clock (virtual time on the simulator). */
+export function anchoredWallClock(host: Host): () => number {
+  const base = Date.now() - host.clock.now();
+  return () => base + host.clock.now();
+}
+
 function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void {
   hc.onEvent = (ev) => {
     switch (ev.type) {
@@ -88,6 +94,7 @@ export function connectOverHost(
     transport: hostTransport(hc),
     tcp: hostTcpControl(hc),
     now: opts.now ?? (() => host.clock.now()),
+    wallNow: opts.wallNow ?? anchoredWallClock(host),
     tcpStats: () => hc.conn.stats(),
     label: opts.label ?? `${hc.local.address}:${hc.local.port}-${remote.address}:${remote.port}`,
   });
@@ -109,6 +116,7 @@ export function listenOverHost(
       transport: hostTransport(hc),
       tcp: hostTcpControl(hc),
       now: opts.now ?? (() => host.clock.now()),
+      wallNow: opts.wallNow ?? anchoredWallClock(host),
       tcpStats: () => hc.conn.stats(),
       label: opts.label ?? `${hc.local.address}:${hc.local.port}-${hc.remote.address}:${hc.remote.port}`,
     });
