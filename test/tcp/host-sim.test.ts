@@ -70,6 +70,35 @@ describe('Host on the simulator', () => {
     expect(closedErr).toBeNull();
   });
 
+  test('events are not re-entrant: a drain loop inside the readable handler never sees peer-closed in its middle', () => {
+    const p = makePair({ link: { delay: 2 } });
+    const log: string[] = [];
+    let inDrain = false;
+    p.b.listen(80, {}, (s) => {
+      s.onEvent = (ev) => {
+        if (inDrain) log.push(`re-entrant ${ev.type}`);
+        log.push(ev.type);
+        if (ev.type === 'readable' || ev.type === 'peer-closed') {
+          inDrain = true;
+          for (let d = s.read(100); d !== null; d = s.read(100)) log.push(`read ${d.length}`);
+          inDrain = false;
+        }
+      };
+    });
+    const c = p.a.connect({ remote: { address: B4, port: 80 } });
+    c.onEvent = (ev) => {
+      if (ev.type === 'connected') {
+        c.write(new Uint8Array(1000));
+        c.shutdown();
+      }
+    };
+    p.net.runUntilIdle();
+    expect(log.filter((l) => l.startsWith('re-entrant'))).toEqual([]);
+    const reads = log.filter((l) => l.startsWith('read ')).reduce((n, l) => n + Number(l.slice(5)), 0);
+    expect(reads).toBe(1000);
+    expect(log).toContain('peer-closed');
+  });
+
   test('a SYN to a port without a listener is answered with RST,ACK and the client sees connection-refused', () => {
     const p = makePair({ link: { delay: 1 } });
     const c = p.a.connect({ remote: { address: B4, port: 4444 } });

@@ -3,10 +3,10 @@
  * `tcpls tcp listen`, run from source in child processes):
  *  - our client fetches a file from a Linux HTTP server (kernel TCP, python),
  *  - a Linux client (python) fetches a file from `tcpls tcp listen --file`,
- * over RawSocketLink and PcapLink, IPv4 and IPv6, on a clean path (50 MB) and on a path with 2 %
- * random loss each way and a 50 Mbit/s tbf rate limit (10 MB there: 50 MB at 50 Mbit/s would take
- * 8 s per run and 3 minutes in all). On the Linux side, `ss -ti` / TCP_INFO must show SACK,
- * timestamps and window scaling negotiated.
+ * over RawSocketLink and PcapLink, IPv4 and IPv6, 50 MB each, on a clean path (~1 s a run) and on
+ * a path with 2 % random loss each way and a 50 Mbit/s tbf rate limit (~9 s a run); ~80 s in all.
+ * LOSSY_BYTES sets the size on the lossy path if that is ever too slow. On the Linux side,
+ * `ss -ti` / TCP_INFO must show SACK, timestamps and window scaling negotiated.
  *
  * Offloads: TSO/GSO/GRO and tx checksum offload are turned off on both veths (ethtool), so our
  * stack sees real MSS-sized segments with real checksums, and checksums are verified.
@@ -21,6 +21,8 @@ import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../su
 const RUN_TS = join(__dirname, 'support', 'run-ts.cjs');
 const CLI = join(__dirname, 'support', 'tcpls-cli.ts');
 const PEER = join(__dirname, 'support', 'linux_peer.py');
+/** File size on the lossy, rate-limited path. */
+const LOSSY_BYTES = 50_000_000;
 
 function reason(): string | null {
   const r = netnsUnavailableReason();
@@ -143,7 +145,7 @@ describeIf(reason(), 'tcpls tcp against Linux TCP (namespaces, raw socket and pc
     sh('mkdir', ['-p', ssDir]);
     for (const [k, n] of [
       ['big', 50_000_000],
-      ['small', 10_000_000],
+      ['small', LOSSY_BYTES],
     ] as const) {
       const b = randomBytes(n);
       writeFileSync(files[k], b);
@@ -164,7 +166,7 @@ describeIf(reason(), 'tcpls tcp against Linux TCP (namespaces, raw socket and pc
     }
     const srv = await startIn(nsB, ['python3', PEER, 'serve', String(HTTP_PORT), files.big, ssDir], /ready/);
     procs.push(srv.proc);
-    // The small file is served by a second server (same script) on the next port.
+    // The lossy path's file (LOSSY_BYTES) is served by a second server (same script) on the next port.
     const srv2 = await startIn(nsB, ['python3', PEER, 'serve', String(HTTP_PORT + 1), files.small, ssDir], /ready/);
     procs.push(srv2.proc);
   }, 60_000);
@@ -213,7 +215,7 @@ describeIf(reason(), 'tcpls tcp against Linux TCP (namespaces, raw socket and pc
     afterAll(() => shape(false));
     const which = path === 'clean' ? 'big' : 'small';
     const port = path === 'clean' ? HTTP_PORT : HTTP_PORT + 1;
-    const size = path === 'clean' ? '50 MB' : '10 MB';
+    const size = `${(path === 'clean' ? 50_000_000 : LOSSY_BYTES) / 1e6} MB`;
 
     test.each(cases.filter((c) => c[2] === path).map(([l, f]) => [l, f] as const))(
       `our client (%s link, IPv%p) fetches ${size} from a Linux HTTP server intact; Linux shows sack, ts, wscale negotiated`,
@@ -225,7 +227,7 @@ describeIf(reason(), 'tcpls tcp against Linux TCP (namespaces, raw socket and pc
         });
         expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
         const body = r.stdout.subarray(r.stdout.indexOf('\r\n\r\n') + 4);
-        expect(body.length).toBe(which === 'big' ? 50_000_000 : 10_000_000);
+        expect(body.length).toBe(which === 'big' ? 50_000_000 : LOSSY_BYTES);
         expect(sha256(body)).toBe(sums[which]);
         const report = JSON.parse(r.stderr) as { local: { port: number }; negotiated: { sack: boolean; timestamps: boolean; rcvWscale: number; sndWscale: number }; stats: { retransmits: number } };
         expect(report.negotiated.sack && report.negotiated.timestamps).toBe(true);
@@ -252,7 +254,7 @@ describeIf(reason(), 'tcpls tcp against Linux TCP (namespaces, raw socket and pc
         const exit = await waitExit(server.proc, 20_000);
         expect({ code: r.code, err: r.code === 0 ? '' : r.stderr + server.log() }).toEqual({ code: 0, err: '' });
         const got = JSON.parse(r.stdout.toString()) as { sha256: string; bytes: number; info: LinuxInfo };
-        expect(got.bytes).toBe(which === 'big' ? 50_000_000 : 10_000_000);
+        expect(got.bytes).toBe(which === 'big' ? 50_000_000 : LOSSY_BYTES);
         expect(got.sha256).toBe(sums[which]);
         expectOptions(got.info);
         expect({ exit, log: exit === 0 ? '' : server.log() }).toEqual({ exit: 0, log: '' });

@@ -11,6 +11,7 @@
  *   of the device's address in the same family, the gateway the route's gateway if any.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { PacketIo } from '@tcpls/tcp';
 import { PcapLink, RawSocketLink, RealLinkError } from '@tcpls/link';
@@ -116,6 +117,12 @@ export async function openLink(o: OpenLinkOptions): Promise<OpenedLink> {
   if (o.remote && o.local && isIP(o.remote) !== isIP(o.local)) {
     throw new LinkSetupError('bad-address', `--local ${o.local} and ${o.remote} are of different IP families`);
   }
+  if (o.kind === 'pcap' && o.local === undefined) {
+    throw new LinkSetupError(
+      'needs-local',
+      '--link pcap needs --local ADDR: an unused address on the link that the kernel does not own (the pcap link answers ARP / neighbour discovery for it itself)',
+    );
+  }
   requireRoot(`--link ${o.kind}`);
   try {
     return o.kind === 'raw' ? await openRaw(o) : await openPcap(o);
@@ -145,14 +152,20 @@ async function openRaw(o: OpenLinkOptions): Promise<OpenedLink> {
   return { kind: 'raw', io: link, address, device: link.device, description: `raw ${address} on ${link.device} (mtu ${link.mtu})` };
 }
 
+/**
+ * A locally administered unicast MAC derived from the device and the address: the same address
+ * keeps the same MAC from one run to the next. With a random MAC per run, peers whose neighbour
+ * cache still holds the previous run's MAC keep sending to it until their entry goes stale and is
+ * re-probed (up to ~40 s with Linux's defaults); we saw exactly that in back-to-back tests.
+ */
+export function stableMac(device: string, address: string): string {
+  const h = createHash('sha256').update(`tcpls-pcap|${device}|${address}`).digest();
+  h[0] = (h[0] & 0xfc) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 async function openPcap(o: OpenLinkOptions): Promise<OpenedLink> {
-  const address = o.local;
-  if (address === undefined) {
-    throw new LinkSetupError(
-      'needs-local',
-      '--link pcap needs --local ADDR: an unused address on the link that the kernel does not own (the pcap link answers ARP / neighbour discovery for it itself)',
-    );
-  }
+  const address = o.local!;
   const target = o.remote ?? address;
   const r = routeTo(target);
   if (!r || !r.dev) throw new LinkSetupError('no-route', `no route to ${target} in this network namespace (ip route get ${target})`);
@@ -160,6 +173,6 @@ async function openPcap(o: OpenLinkOptions): Promise<OpenedLink> {
   const fam = isIP(address) as 4 | 6;
   const onDev = globalAddresses().filter((a) => a.ifname === r.dev && a.family === fam);
   const prefixLength = onDev[0]?.prefixlen;
-  const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway: r.gateway });
+  const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway: r.gateway, mac: stableMac(r.dev, address) });
   return { kind: 'pcap', io: link, address, device: r.dev, description: `pcap ${address} (${link.mac}) on ${r.dev} (mtu ${link.mtu})` };
 }

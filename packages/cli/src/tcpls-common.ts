@@ -579,6 +579,8 @@ export async function openUserHost(o: { link: 'raw' | 'pcap'; local?: string; re
     clock: systemClock,
     addresses: [link.address],
     ephemeralPorts: [61000, 65535],
+    // Bulk transfers: windows large enough for a LAN path (as scripts/bench/tcp.mjs uses).
+    tcp: { recvBufferBytes: 4 << 20, sendBufferBytes: 1 << 20 },
     // A raw link shares its address with the kernel: never answer segments for ports not ours.
     resetScope: link.kind === 'raw' ? 'bound' : 'all',
   });

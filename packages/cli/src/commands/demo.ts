@@ -65,7 +65,16 @@ export interface DemoResult {
 }
 
 /** Runs the demo scenario; exported for the tests and the benchmark. */
-export function runDemo(o: { seed: number; size: number; streams: number; clean?: boolean; trace?: (r: Record<string, unknown>) => void }): {
+export function runDemo(o: {
+  seed: number;
+  size: number;
+  streams: number;
+  clean?: boolean;
+  trace?: (r: Record<string, unknown>) => void;
+  /** Link rate in bit/s [100e6] (Infinity: no serialisation limit) and one-way delay [5 ms]. */
+  rateBps?: number;
+  delayMs?: number;
+}): {
   result: DemoResult;
   client: TcplsEndpoint;
   server: TcplsEndpoint | null;
@@ -75,7 +84,9 @@ export function runDemo(o: { seed: number; size: number; streams: number; clean?
   const ch = sim.addHost('client', { addresses: ['10.0.0.1'] });
   const sh = sim.addHost('server', { addresses: ['10.0.0.2'] });
   const middlebox = o.clean ? [] : [mssClamp(1200), stripOptions([4, 8, 254])];
-  sim.connect(ch, sh, { name: 'path', rate: 100e6, delay: 5, queuePackets: 200, middleboxes: middlebox });
+  const rate = o.rateBps ?? 100e6;
+  const delay = o.delayMs ?? 5;
+  sim.connect(ch, sh, { name: 'path', rate, delay, queuePackets: 200, middleboxes: middlebox });
   const clientHost = new Host({ io: ch, clock: sim.clock, addresses: ['10.0.0.1'], random: seeded(o.seed * 4 + 1) });
   const serverHost = new Host({ io: sh, clock: sim.clock, addresses: ['10.0.0.2'], random: seeded(o.seed * 4 + 2) });
   const cert = selfSignedCertificate();
@@ -151,7 +162,7 @@ export function runDemo(o: { seed: number; size: number; streams: number; clean?
   const sha256 = hasher.digest();
   const demo: DemoResult = {
     seed: o.seed,
-    path: { rateMbitPerSec: 100, rttMs: 10, middlebox: o.clean ? [] : ['clamp MSS to 1200 (SYN, SYN-ACK)', 'strip SACK-permitted (4)', 'strip timestamps (8)', 'strip experimental option 254'] },
+    path: { rateMbitPerSec: rate / 1e6, rttMs: 2 * delay, middlebox: o.clean ? [] : ['clamp MSS to 1200 (SYN, SYN-ACK)', 'strip SACK-permitted (4)', 'strip timestamps (8)', 'strip experimental option 254'] },
     bytes: result.bytes,
     sha256,
     intact: sha256 === want && result.bytes === o.size,

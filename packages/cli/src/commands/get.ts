@@ -94,7 +94,17 @@ export async function run(argv: string[]): Promise<number> {
     const localPort = 61000 + Math.floor(Math.random() * 4536);
     const u = await openUserHost({ link: stack.link!, local: stack.local, remote: url.host, ports: [localPort] });
     ep = connectOverHost(u.host, { address: url.host, port: url.port }, { ...base, localAddress: u.address, localPort }).endpoint;
-    cleanup = () => u.close();
+    // Ctrl-C / kill must still close the link: it removes its nftables RST guard and port reservation.
+    const onSignal = (sig: NodeJS.Signals): void => {
+      void u.close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    cleanup = async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await u.close();
+    };
     how = `our TCP, ${u.description}`;
   } else {
     const sock = net.connect({ host: url.host, port: url.port, localAddress: stack.local });

@@ -1,47 +1,131 @@
 /**
- * `tcpls tls connect|serve`: our TLS 1.3 engine as an openssl s_client / s_server look-alike.
+ * `tcpls tls connect|serve`: our TLS 1.3 engine as an openssl s_client / s_server look-alike, over
+ * Linux TCP (`--stack kernel`, default) or our userspace TCP on a real link (`--stack user`,
+ * `--link raw|pcap`, root).
  *   tcpls tls connect HOST PORT [--servername N] [--alpn P] [--ca F | --insecure] [--keylog F]
- *                               [--cert F --key F] [--stack kernel|user] [--json]
- *   tcpls tls serve PORT --cert F --key F [--www | --echo] [--alpn P] [--host A] [--keylog F]
- *                        [--stack kernel|user]
+ *                               [--cert F --key F] [--provider node|noble]
+ *                               [--stack kernel|user] [--link raw|pcap] [--local ADDR] [--json]
+ *   tcpls tls serve PORT --cert F --key F [--www | --echo] [--alpn P] [--host ADDR] [--keylog F]
+ *                        [--provider node|noble] [--stack kernel|user] [--link raw|pcap] [--local ADDR]
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants as fsConstants, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { certificateNames, connect, createServer, nobleCrypto, nodeCrypto, type TLSSocket, type HandshakeInfo } from '@tcpls/tls';
-import { UsageError, intOption, parseArgs } from '../args.js';
+import { certificateNames, connect, createServer, loadKeyPem, nobleCrypto, nodeCrypto, pemCertificates, type CryptoProvider, type TLSSocket, type HandshakeInfo } from '@tcpls/tls';
+import { UsageError, intOption, parseArgs, type ParsedArgs } from '../args.js';
+import { parseStack, type StackChoice } from '../tcpls-common.js';
+import { userConnect, userListen } from '../user-stack.js';
 
 export const summary = 'TLS 1.3 client/server like openssl s_client/s_server (connect, serve)';
 
 const HELP = `usage:
-  tcpls tls connect HOST PORT [--servername N] [--alpn P] [--ca F | --insecure] [--keylog F]
-                              [--cert F --key F] [--provider node|noble] [--stack kernel|user] [--json]
-      Prints what was negotiated to stderr (or a JSON summary to stdout with --json), then copies
-      stdin to the connection and the connection to stdout.
-  tcpls tls serve PORT --cert F --key F [--www | --echo] [--alpn P] [--host ADDR] [--keylog F]
-                       [--provider node|noble] [--stack kernel|user]
-      --www answers "GET / HTTP/1.0" with a page describing the connection ("GET /keyupdate"
-      sends a KeyUpdate first); --echo (default) echoes what it receives.
+  tcpls tls connect HOST PORT [options]
+      A TLS 1.3 client like "openssl s_client": prints what was negotiated to stderr (or one JSON
+      object to stdout with --json), then copies stdin to the connection and the connection to
+      stdout. At the end of stdin it waits 1.5 s for the answer, then sends close_notify.
+  tcpls tls serve PORT --cert F --key F [options]
+      A TLS 1.3 server like "openssl s_server": logs each connection to stderr and serves it with
+      --echo (default) or --www. Runs until SIGINT/SIGTERM.
+
+connect options:
+  --servername N     server name sent as SNI and checked against the certificate
+                     (default: HOST when it is a name; none for an IP address)
+  --ca F             PEM file of trust anchors (default: the system trust store)
+  --insecure         do not abort on a certificate that fails verification (still reported)
+  --cert F --key F   client certificate chain and private key (PEM) for mutual TLS
+  --json             print the negotiated parameters as one JSON line on stdout
+serve options:
+  --cert F --key F   server certificate chain and private key (PEM; EC P-256, RSA or Ed25519)
+  --www              answer "GET / HTTP/1.0" with a page describing the connection;
+                     "GET /keyupdate" sends a KeyUpdate (update_requested) before the page
+  --echo             echo every byte received (the default)
+  --host ADDR        address to listen on with --stack kernel (default 0.0.0.0)
+common options:
+  --alpn P           offer/accept ALPN protocol P; repeat or use commas for several (h2,http/1.1)
+  --keylog F         append the session secrets to F in SSLKEYLOGFILE format (for Wireshark)
+  --provider node|noble
+                     crypto provider: node:crypto (default, fast) or @noble (pure JavaScript)
+  --stack kernel|user
+                     kernel: Linux TCP via node:net (default); user: our userspace TCP (root)
+  --link raw|pcap    with --stack user: raw IP socket (default) or pcap link (implies --stack user)
+  --local ADDR       with --stack user: our IP address (required for pcap; raw picks the route's
+                     source address); with --stack kernel: the address to connect from (connect)
+                     or to listen on (serve, like --host)
+  -h, --help         this help
+
+exit status: 0 on a clean close, 1 on a TLS or connection error, 2 on a usage error.
 `;
 
-/** `--stack user` needs our userspace TCP Host; it is wired in later. */
-async function checkStack(stack: string | undefined): Promise<void> {
-  if (stack === undefined || stack === 'kernel') return;
-  if (stack !== 'user') throw new UsageError(`--stack must be kernel or user, got '${stack}'`);
-  let tcp: Record<string, unknown>;
+/** A file option read up front, so a typo is reported before any connection is made. */
+function readOption(a: ParsedArgs, name: string): Buffer | undefined {
+  const file = a.values.get(name);
+  if (file === undefined) return undefined;
   try {
-    tcp = (await import('@tcpls/tcp')) as Record<string, unknown>;
-  } catch {
-    throw new StackUnavailable();
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read --${name} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (typeof tcp.Host !== 'function') throw new StackUnavailable();
-  throw new StackUnavailable('--stack user: the userspace TCP stack is not wired into `tcpls tls` yet (not available yet)');
 }
 
-class StackUnavailable extends Error {
-  constructor(msg = '--stack user: our userspace TCP Host is not available yet; use --stack kernel') {
-    super(msg);
+function providerOption(a: ParsedArgs): CryptoProvider {
+  const p = a.values.get('provider') ?? 'node';
+  if (p === 'node') return nodeCrypto;
+  if (p === 'noble') return nobleCrypto;
+  throw new UsageError(`--provider must be node or noble, got '${p}'`);
+}
+
+function alpnOption(a: ParsedArgs): string[] | undefined {
+  if (!a.all.has('alpn')) return undefined;
+  const list = a.all.get('alpn')!.flatMap((p) => p.split(','));
+  for (const p of list) {
+    // RFC 7301 3.1: protocol names are 1..255 bytes.
+    const n = Buffer.byteLength(p);
+    if (n < 1 || n > 255) throw new UsageError(`--alpn protocol names must be 1..255 bytes, got '${p}'`);
   }
+  return list;
+}
+
+function keylogOption(a: ParsedArgs): string | undefined {
+  const f = a.values.get('keylog');
+  if (f === undefined) return undefined;
+  try {
+    appendFileSync(f, '');
+  } catch (e) {
+    throw new UsageError(`cannot write --keylog ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return f;
+}
+
+/** PEM certificate chain and key, checked up front with clear errors. */
+function identityOption(a: ParsedArgs, required: boolean): { cert: Buffer; key: Buffer } | undefined {
+  const hasCert = a.values.has('cert');
+  const hasKey = a.values.has('key');
+  if (!hasCert && !hasKey) {
+    if (required) throw new UsageError('serve needs --cert F --key F');
+    return undefined;
+  }
+  if (hasCert !== hasKey) throw new UsageError('--cert and --key go together');
+  const cert = readOption(a, 'cert')!;
+  const key = readOption(a, 'key')!;
+  let chain: Uint8Array[];
+  try {
+    chain = pemCertificates(cert.toString('utf8'));
+  } catch (e) {
+    throw new UsageError(`--cert ${a.values.get('cert')}: ${(e as Error).message}`);
+  }
+  if (chain.length === 0) throw new UsageError(`--cert ${a.values.get('cert')}: no PEM CERTIFICATE block`);
+  try {
+    loadKeyPem(key.toString('utf8'));
+  } catch (e) {
+    throw new UsageError(`--key ${a.values.get('key')}: ${(e as Error).message}`);
+  }
+  return { cert, key };
+}
+
+function stackOption(a: ParsedArgs): StackChoice {
+  const s = parseStack(a.values);
+  if (s.local !== undefined && net.isIP(s.local) === 0) throw new UsageError(`--local must be an IP address, got '${s.local}'`);
+  return s;
 }
 
 function describe(info: HandshakeInfo): Record<string, unknown> {
@@ -72,29 +156,49 @@ function describe(info: HandshakeInfo): Record<string, unknown> {
 }
 
 async function runConnect(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['servername', 'alpn', 'ca', 'keylog', 'stack', 'provider', 'cert', 'key'], flags: ['insecure', 'json'] });
+  const a = parseArgs(argv, { values: ['servername', 'alpn', 'ca', 'keylog', 'stack', 'link', 'local', 'provider', 'cert', 'key'], flags: ['insecure', 'json'] });
   if (a.flags.has('help')) {
     process.stdout.write(HELP);
     return 0;
   }
+  if (a.positionals.length > 2) throw new UsageError(`connect takes HOST PORT, got extra '${a.positionals[2]}'`);
   const [host, portStr] = a.positionals;
   if (!host || !portStr) throw new UsageError('connect needs HOST PORT');
   const port = Number(portStr);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port '${portStr}'`);
+  if (!/^\d+$/.test(portStr) || port < 1 || port > 65535) throw new UsageError(`PORT must be 1..65535, got '${portStr}'`);
   if (a.values.has('ca') && a.flags.has('insecure')) throw new UsageError('--ca and --insecure exclude each other');
-  try {
-    await checkStack(a.values.get('stack'));
-  } catch (e) {
-    if (e instanceof StackUnavailable) {
-      process.stderr.write(`tcpls tls: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-  const provider = a.values.get('provider') === 'noble' ? nobleCrypto : nodeCrypto;
-  const ca = a.values.get('ca');
+  const servernameOpt = a.values.get('servername');
+  if (servernameOpt !== undefined && (servernameOpt === '' || net.isIP(servernameOpt) !== 0)) throw new UsageError(`--servername must be a DNS name, got '${servernameOpt}'`);
+  const provider = providerOption(a);
+  const alpn = alpnOption(a);
+  const ca = readOption(a, 'ca');
+  const id = identityOption(a, false);
+  const keylog = keylogOption(a);
+  const stack = stackOption(a);
   const json = a.flags.has('json');
   const insecure = a.flags.has('insecure');
+
+  let transport: Duplex;
+  if (stack.kind === 'user') {
+    if (net.isIP(host) === 0) throw new UsageError(`--stack user needs an IP address for HOST (our stack has no resolver), got '${host}'`);
+    try {
+      transport = (await userConnect({ link: stack.link ?? 'raw', local: stack.local, host, port })).socket;
+    } catch (e) {
+      process.stderr.write(`tcpls tls: ${(e as Error).message}\n`);
+      return 1;
+    }
+  } else {
+    const tcp = net.connect({ host, port, localAddress: stack.local });
+    const ok = await new Promise<boolean>((resolve) => {
+      tcp.once('connect', () => resolve(true));
+      tcp.once('error', (e) => {
+        process.stderr.write(`tcpls tls: ${e.message}\n`);
+        resolve(false);
+      });
+    });
+    if (!ok) return 1;
+    transport = tcp;
+  }
   return await new Promise<number>((resolve) => {
     let done = false;
     const finish = (code: number): void => {
@@ -103,68 +207,55 @@ async function runConnect(argv: string[]): Promise<number> {
       process.stdin.pause();
       resolve(code);
     };
-    const tcp = net.connect({ host, port });
-    tcp.on('error', (e) => {
+    const sock = connect({
+      socket: transport,
+      host,
+      servername: servernameOpt ?? (net.isIP(host) ? undefined : host),
+      ca,
+      rejectUnauthorized: !insecure,
+      alpn,
+      keylog,
+      provider,
+      cert: id?.cert,
+      key: id?.key,
+    });
+    sock.on('error', (e) => {
       process.stderr.write(`tcpls tls: ${e.message}\n`);
       finish(1);
     });
-    tcp.once('connect', () => {
-      let sock: TLSSocket;
-      try {
-        sock = connect({
-          socket: tcp,
-          host,
-          servername: a.values.get('servername') ?? (net.isIP(host) ? undefined : host),
-          ca: ca ? readFileSync(ca) : undefined,
-          rejectUnauthorized: !insecure,
-          alpn: a.values.has('alpn') ? a.all.get('alpn')!.flatMap((p) => p.split(',')) : undefined,
-          keylog: a.values.get('keylog'),
-          provider,
-          cert: a.values.has('cert') ? readFileSync(a.values.get('cert')!) : undefined,
-          key: a.values.has('key') ? readFileSync(a.values.get('key')!) : undefined,
-        });
-      } catch (e) {
-        process.stderr.write(`tcpls tls: ${(e as Error).message}\n`);
-        finish(1);
-        return;
+    sock.once('secureConnect', () => {
+      const d = describe(sock.handshakeInfo);
+      const verification = insecure ? (sock.authorizationError ? `not verified (${sock.authorizationError.message})` : 'ok (--insecure)') : 'ok';
+      if (json) {
+        process.stdout.write(JSON.stringify({ ...d, stack: stack.kind, verification }) + '\n');
+      } else {
+        process.stderr.write(
+          [
+            `Protocol: ${d.protocol}`,
+            `Cipher is ${d.cipherSuite}`,
+            `Group: ${d.group}${d.helloRetryRequest ? ' (after HelloRetryRequest)' : ''}`,
+            `Peer signature scheme: ${d.peerSignatureScheme ?? '-'}`,
+            `ALPN: ${d.alpn ?? '-'}`,
+            `Server certificate subject: ${d.peerCertificateSubject ?? '-'}`,
+            `Issuer: ${d.peerCertificateIssuer ?? '-'}`,
+            `Verification: ${verification}`,
+            `TCP: ${stack.kind === 'user' ? `userspace (${stack.link ?? 'raw'} link)` : 'kernel'}`,
+            '---',
+          ].join('\n') + '\n',
+        );
       }
-      sock.on('error', (e) => {
-        process.stderr.write(`tcpls tls: ${e.message}\n`);
-        finish(1);
+      process.stdin.pipe(sock, { end: false });
+      process.stdin.once('end', () => {
+        // Like s_client -ign_eof for a moment: let the server answer, then close our side.
+        setTimeout(() => sock.end(), 1500).unref();
       });
-      sock.once('secureConnect', () => {
-        const d = describe(sock.handshakeInfo);
-        const verification = insecure ? (sock.authorizationError ? `not verified (${sock.authorizationError.message})` : 'not checked (--insecure)') : 'ok';
-        if (json) {
-          process.stdout.write(JSON.stringify({ ...d, verification }) + '\n');
-        } else {
-          process.stderr.write(
-            [
-              `Protocol: ${d.protocol}`,
-              `Cipher is ${d.cipherSuite}`,
-              `Group: ${d.group}${d.helloRetryRequest ? ' (after HelloRetryRequest)' : ''}`,
-              `Peer signature scheme: ${d.peerSignatureScheme ?? '-'}`,
-              `ALPN: ${d.alpn ?? '-'}`,
-              `Server certificate subject: ${d.peerCertificateSubject ?? '-'}`,
-              `Issuer: ${d.peerCertificateIssuer ?? '-'}`,
-              `Verification: ${verification}`,
-              '---',
-            ].join('\n') + '\n',
-          );
-        }
-        process.stdin.pipe(sock, { end: false });
-        process.stdin.once('end', () => {
-          // Like s_client -ign_eof for a moment: let the server answer, then close our side.
-          setTimeout(() => sock.end(), 1500).unref();
-        });
-      });
-      sock.on('data', (d: Buffer) => process.stdout.write(d));
-      sock.on('end', () => {
-        sock.end();
-        finish(0);
-      });
-      sock.on('close', () => finish(0));
     });
+    sock.on('data', (d: Buffer) => process.stdout.write(d));
+    sock.on('end', () => {
+      sock.end();
+      finish(0);
+    });
+    sock.on('close', () => finish(0));
   });
 }
 
@@ -176,55 +267,66 @@ function page(sock: TLSSocket, keyUpdated: boolean): string {
 }
 
 async function runServe(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { values: ['cert', 'key', 'alpn', 'host', 'keylog', 'stack', 'provider'], flags: ['www', 'echo'] });
+  const a = parseArgs(argv, { values: ['cert', 'key', 'alpn', 'host', 'keylog', 'stack', 'link', 'local', 'provider'], flags: ['www', 'echo'] });
   if (a.flags.has('help')) {
     process.stdout.write(HELP);
     return 0;
   }
+  if (a.positionals.length > 1) throw new UsageError(`serve takes one PORT, got extra '${a.positionals[1]}'`);
   const [portStr] = a.positionals;
   if (!portStr) throw new UsageError('serve needs PORT');
+  if (!/^\d+$/.test(portStr) || Number(portStr) < 1 || Number(portStr) > 65535) throw new UsageError(`PORT must be 1..65535, got '${portStr}'`);
   const port = intOption({ ...a, values: new Map([['port', portStr]]) }, 'port', 0, 1, 65535);
-  const certFile = a.values.get('cert');
-  const keyFile = a.values.get('key');
-  if (!certFile || !keyFile) throw new UsageError('serve needs --cert F --key F');
   if (a.flags.has('www') && a.flags.has('echo')) throw new UsageError('--www and --echo exclude each other');
-  try {
-    await checkStack(a.values.get('stack'));
-  } catch (e) {
-    if (e instanceof StackUnavailable) {
-      process.stderr.write(`tcpls tls: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const id = identityOption(a, true)!;
+  const provider = providerOption(a);
+  const alpn = alpnOption(a);
+  const keylog = keylogOption(a);
+  const stack = stackOption(a);
+  if (a.values.has('host') && a.values.has('local')) throw new UsageError('--host and --local exclude each other');
+  const bindHost = a.values.get('host') ?? (stack.kind === 'kernel' ? stack.local : undefined);
+  if (bindHost !== undefined && net.isIP(bindHost) === 0) throw new UsageError(`--host must be an IP address, got '${bindHost}'`);
+  if (bindHost !== undefined && stack.kind === 'user') throw new UsageError('--host is for --stack kernel; use --local ADDR with --stack user');
   const www = a.flags.has('www');
-  const provider = a.values.get('provider') === 'noble' ? nobleCrypto : nodeCrypto;
-  const server = createServer({
-    cert: readFileSync(certFile),
-    key: readFileSync(keyFile),
-    alpn: a.values.has('alpn') ? a.all.get('alpn')!.flatMap((p) => p.split(',')) : undefined,
-    keylog: a.values.get('keylog'),
-    provider,
-  });
+  const server = createServer({ cert: id.cert, key: id.key, alpn, keylog, provider });
   server.on('secureConnection', (sock: TLSSocket) => {
     const d = describe(sock.handshakeInfo);
-    process.stderr.write(`connection: ${d.cipherSuite} ${d.group} ${d.signatureScheme}${d.alpn ? ' alpn=' + d.alpn : ''}\n`);
+    process.stderr.write(`connection: ${d.cipherSuite} ${d.group} ${d.signatureScheme}${d.alpn ? ' alpn=' + d.alpn : ''}${d.resumed ? ' resumed' : ''}\n`);
     if (www) serveWww(sock);
     else sock.pipe(sock as Duplex);
   });
   server.on('tlsClientError', (e: Error) => process.stderr.write(`tls error: ${e.message}\n`));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, a.values.get('host') ?? '0.0.0.0', () => resolve());
-  });
-  process.stderr.write(`listening on ${a.values.get('host') ?? '0.0.0.0'}:${port}\n`);
+  let stop: () => void;
+  if (stack.kind === 'user') {
+    let us: Awaited<ReturnType<typeof userListen>>;
+    try {
+      us = await userListen({ link: stack.link ?? 'raw', local: stack.local, port });
+    } catch (e) {
+      process.stderr.write(`tcpls tls: ${(e as Error).message}\n`);
+      return 1;
+    }
+    us.server.on('connection', (raw: Duplex) => server.accept(raw));
+    process.stderr.write(`listening on ${us.address}:${port} (userspace TCP, ${stack.link ?? 'raw'} link)\n`);
+    stop = () => us.server.close();
+  } else {
+    const listenOk = await new Promise<boolean>((resolve) => {
+      server.once('error', (e) => {
+        process.stderr.write(`tcpls tls: cannot listen on ${bindHost ?? '0.0.0.0'}:${port}: ${e.message}\n`);
+        resolve(false);
+      });
+      server.listen(port, bindHost ?? '0.0.0.0', () => resolve(true));
+    });
+    if (!listenOk) return 1;
+    process.stderr.write(`listening on ${bindHost ?? '0.0.0.0'}:${port}\n`);
+    stop = () => server.close();
+  }
   await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      server.close();
+    const onSignal = (): void => {
+      stop();
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
   return 0;
 }

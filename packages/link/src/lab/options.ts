@@ -153,8 +153,15 @@ export function v4Net(sn: LabSubnet, i: number): string {
   return `10.${sn.x}.${sn.y + i}`;
 }
 
+/**
+ * The /64's first groups, written so that appending `::host` gives the canonical RFC 5952 text
+ * (trailing zero groups dropped: fd00:a0:0 + ::1 would not be canonical, fd00:a0 + ::1 is), which
+ * is how `ip` and node print the address back.
+ */
 export function v6Net(sn: LabSubnet, i: number): string {
-  return `fd00:${sn.x.toString(16)}:${(sn.y + i).toString(16)}`;
+  const groups = ['fd00', sn.x.toString(16), (sn.y + i).toString(16)];
+  while (groups.length > 1 && groups[groups.length - 1] === '0') groups.pop();
+  return groups.join(':');
 }
 
 /** Middlebox rules, applied by nftables in the router's forward chain. */

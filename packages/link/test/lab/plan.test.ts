@@ -1,5 +1,6 @@
 /** Pure parts of the lab: input validation, subnet choice, naming and placement, the delay FIFO. */
 import fc from 'fast-check';
+import { formatIpv6Address, parseIpv6Address } from '@tcpls/tcp/wire';
 import { DelayQueue } from '../../src/lab/delay-queue.js';
 import {
   LabError,
@@ -127,6 +128,20 @@ describe('lab plans', () => {
         }
       }
     }
+  });
+
+  test('IPv6 addresses are written canonically (RFC 5952), as ip and node print them back, also when a group is zero', () => {
+    for (const subnet of [{ x: 160, y: 0 }, { x: 0, y: 0 }, { x: 0, y: 4 }, { x: 170, y: 8 }]) {
+      const plan = buildPlan({ topology: 'router', prefix: 'p', subnet });
+      for (const l of plan.links) {
+        for (const e of [l.a, l.b]) {
+          if (!e.v6) continue;
+          const [addr, len] = e.v6.split('/');
+          expect(`${formatIpv6Address(parseIpv6Address(addr))}/${len}`).toBe(e.v6);
+        }
+      }
+    }
+    expect(buildPlan({ topology: 'two-hosts', prefix: 'p', subnet: { x: 160, y: 0 } }).endpoints.client.v6).toBe('fd00:a0::1');
   });
 
   test('two-hosts: one subnet for both hosts, v4 and v6; a delay inserts a bridge namespace', () => {

@@ -72,6 +72,12 @@ export interface EndpointOptions {
   tcpStats?: () => unknown;
   /** Fields of the TCP-options cross-check this transport cannot see (kernel TCP). */
   unseenFields?: readonly string[];
+  /**
+   * Real-time links: how to defer a pump (e.g. queueMicrotask), so that a burst of packets drained
+   * in one event-loop turn costs one pump instead of one per packet. Absent: pump at once (the
+   * simulator, where everything must stay synchronous).
+   */
+  defer?: (fn: () => void) => void;
 }
 
 export interface EndpointStats {
@@ -125,6 +131,10 @@ export class TcplsEndpoint {
   private readonly label: string;
   private readonly negotiated: () => boolean;
   private out: Uint8Array[] = [];
+  private inParts: Uint8Array[] = [];
+  private inBytes = 0;
+  /** Bytes needed before the pending inbound pieces complete a record. */
+  private inNeed = 0;
   private outBytes = 0;
   private pumping = false;
   private again = false;
@@ -135,6 +145,8 @@ export class TcplsEndpoint {
   private closedSignalled = false;
   private tlsClosed = false;
   private readonly tcpStatsFn: (() => unknown) | undefined;
+  private readonly deferFn: ((fn: () => void) => void) | undefined;
+  private pumpQueued = false;
   private readonly unseen: readonly string[];
 
   constructor(opts: EndpointOptions) {
@@ -146,6 +158,7 @@ export class TcplsEndpoint {
     this.traceSink = opts.trace;
     this.label = opts.label ?? opts.role;
     this.tcpStatsFn = opts.tcpStats;
+    this.deferFn = opts.defer;
     this.unseen = opts.unseenFields ?? [];
     this.session = new TcplsSession({
       role: opts.role,
@@ -275,7 +288,9 @@ export class TcplsEndpoint {
       id: s.id,
       write(data) {
         const n = s.write(data);
-        ep.pump();
+        // Only a write that queued something has anything to flush (a 0-byte write pumping would
+        // make writers that retry from onPumped spin).
+        if (n > 0) ep.pump();
         return n;
       },
       end() {
@@ -310,6 +325,20 @@ export class TcplsEndpoint {
     return this.outBytes;
   }
 
+  /** Transport activity: pump now, or once per event-loop turn when a `defer` was given. */
+  schedulePump(): void {
+    if (!this.deferFn) {
+      this.pump();
+      return;
+    }
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    this.deferFn(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
   /** Moves bytes and records until nothing moves. Re-entrant calls are folded into the running one. */
   pump(): void {
     if (this.pumping) {
@@ -327,7 +356,7 @@ export class TcplsEndpoint {
         const now = this.wallNow();
         for (let d = this.transport.read(); d; d = this.transport.read()) {
           moved = true;
-          this.channel.receiveBytes(d, now);
+          this.inbound(d, now);
         }
         if (this.mode === 'tcpls' && !this.session.closed) this.session.flush(now);
         for (let ev = this.session.pollEvent(); ev; ev = this.session.pollEvent()) {
@@ -348,6 +377,35 @@ export class TcplsEndpoint {
       this.pumping = false;
     }
     if (this.tlsClosed) this.finish(this.error);
+  }
+
+  /**
+   * TCP bytes to the TLS channel, whole records at a time: TCP hands us MSS-sized pieces, and the
+   * channel re-concatenates its partial record on every call, so pieces are gathered here until the
+   * record they belong to is complete (RFC 8446 §5.1 header: type, version, 16-bit length).
+   */
+  private inbound(d: Uint8Array, now: number): void {
+    this.inParts.push(d);
+    this.inBytes += d.length;
+    if (this.inBytes < this.inNeed) return;
+    const all = this.inParts.length === 1 ? this.inParts[0] : concatParts(this.inParts, this.inBytes);
+    this.inParts = [];
+    this.inBytes = 0;
+    // Hand over every complete record; keep the tail of an incomplete one.
+    let off = 0;
+    while (all.length - off >= 5) {
+      const len = (all[off + 3] << 8) | all[off + 4];
+      if (all.length - off < 5 + len) break;
+      off += 5 + len;
+    }
+    if (off === 0 && all.length - off >= 5 && ((all[3] << 8) | all[4]) > 16384 + 256) off = all.length; // let TLS reject it
+    if (off > 0) this.channel.receiveBytes(all.subarray(0, off), now);
+    if (off < all.length) {
+      const rest = all.subarray(off);
+      this.inParts.push(rest);
+      this.inBytes = rest.length;
+      this.inNeed = rest.length >= 5 ? 5 + ((rest[3] << 8) | rest[4]) : 5;
+    } else this.inNeed = 0;
   }
 
   private collectTls(): boolean {
@@ -458,4 +516,14 @@ export class TcplsEndpoint {
     if (!this.traceSink) return;
     this.traceSink(jsonSafe({ t: this.now(), conn: this.label, role: this.role, event, ...data }) as Record<string, unknown>);
   }
+}
+
+function concatParts(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const x of parts) {
+    out.set(x, p);
+    p += x.length;
+  }
+  return out;
 }

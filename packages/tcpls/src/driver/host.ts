@@ -5,7 +5,7 @@
  * connection: the SYN / SYN-ACK exactly as our TCP sent and parsed them, and live user-timeout and
  * congestion-controller changes (RFC 5482 semantics; applied to our engine directly, no setsockopt).
  */
-import type { Host, HostConnection, Listener, TcpConfig } from '@tcpls/tcp';
+import { type Host, type HostConnection, type Listener, type TcpConfig, systemClock } from '@tcpls/tcp';
 import type { TcpControl } from '../interfaces.js';
 import { type ByteTransport, type EndpointOptions, TcplsEndpoint } from './endpoint.js';
 
@@ -54,6 +54,11 @@ export function anchoredWallClock(host: Host): () => number {
   return () => base + host.clock.now();
 }
 
+/** On the system clock (a real link), pumps are batched per event-loop turn; on a virtual one never. */
+function realTimeDefer(host: Host): ((fn: () => void) => void) | undefined {
+  return host.clock === systemClock ? queueMicrotask : undefined;
+}
+
 function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void {
   hc.onEvent = (ev) => {
     switch (ev.type) {
@@ -62,7 +67,7 @@ function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void
         return;
       case 'readable':
       case 'writable':
-        ep.pump();
+        ep.schedulePump();
         return;
       case 'peer-closed':
         ep.pump();
@@ -95,6 +100,7 @@ export function connectOverHost(
     tcp: hostTcpControl(hc),
     now: opts.now ?? (() => host.clock.now()),
     wallNow: opts.wallNow ?? anchoredWallClock(host),
+    defer: opts.defer ?? realTimeDefer(host),
     tcpStats: () => hc.conn.stats(),
     label: opts.label ?? `${hc.local.address}:${hc.local.port}-${remote.address}:${remote.port}`,
   });
@@ -117,6 +123,7 @@ export function listenOverHost(
       tcp: hostTcpControl(hc),
       now: opts.now ?? (() => host.clock.now()),
       wallNow: opts.wallNow ?? anchoredWallClock(host),
+      defer: opts.defer ?? realTimeDefer(host),
       tcpStats: () => hc.conn.stats(),
       label: opts.label ?? `${hc.local.address}:${hc.local.port}-${hc.remote.address}:${hc.remote.port}`,
     });

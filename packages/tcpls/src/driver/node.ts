@@ -84,6 +84,8 @@ export class TcplsDuplex extends Duplex {
   private pendingWrite: { data: Uint8Array; cb: (e?: Error | null) => void } | null = null;
   private wantRead = false;
   private ended = false;
+  private writing = false;
+  private delivering = false;
   constructor(
     readonly stream: TcplsStream,
     private readonly ep: TcplsEndpoint,
@@ -111,33 +113,42 @@ export class TcplsDuplex extends Duplex {
   }
   /** @internal: after every pump, more room or data may be there. */
   retry(): void {
+    // stream.write pumps the endpoint, which calls retry() again: take the write first.
     const p = this.pendingWrite;
-    if (p) {
+    if (p && !this.writing) {
+      this.pendingWrite = null;
+      this.writing = true;
       let n: number;
       try {
         n = this.stream.write(p.data);
       } catch (e) {
-        this.pendingWrite = null;
+        this.writing = false;
         p.cb(e as Error);
         return;
       }
-      if (n === p.data.length) {
-        this.pendingWrite = null;
-        p.cb();
-      } else p.data = p.data.subarray(n);
+      this.writing = false;
+      if (n === p.data.length) p.cb();
+      else this.pendingWrite = { data: p.data.subarray(n), cb: p.cb };
     }
     this.deliver();
   }
   /** @internal */
   deliver(): void {
-    while (this.wantRead && this.stream.readable > 0) {
-      const d = this.stream.read(65536);
-      if (!d) break;
-      this.wantRead = this.push(Buffer.from(d.buffer, d.byteOffset, d.length));
-    }
-    if (!this.ended && this.stream.readableEnded) {
-      this.ended = true;
-      this.push(null);
+    // stream.read pumps the endpoint, which calls deliver() again: one delivery at a time.
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.wantRead && this.stream.readable > 0) {
+        const d = this.stream.read(65536);
+        if (!d) break;
+        this.wantRead = this.push(Buffer.from(d.buffer, d.byteOffset, d.length));
+      }
+      if (!this.ended && this.stream.readableEnded) {
+        this.ended = true;
+        this.push(null);
+      }
+    } finally {
+      this.delivering = false;
     }
   }
   /** @internal */
@@ -160,8 +171,18 @@ export class TcplsConnection extends EventEmitter {
   /** Resolves when TLS is done (TCPLS or plain) or rejects when it fails first. */
   readonly ready: Promise<this>;
 
+  private unclaimed: TcplsDuplex[] = [];
+
   constructor(readonly endpoint: TcplsEndpoint) {
     super();
+    this.on('newListener', (ev: string | symbol) => {
+      if (ev !== 'stream' || this.unclaimed.length === 0) return;
+      process.nextTick(() => {
+        const list = this.unclaimed;
+        this.unclaimed = [];
+        for (const d of list) this.emit('stream', d);
+      });
+    });
     this.ready = new Promise<this>((resolve, reject) => {
       endpoint.handlers = {
         onReady: () => resolve(this),
@@ -257,7 +278,10 @@ export class TcplsConnection extends EventEmitter {
         const d = new TcplsDuplex(h, this.endpoint);
         this.duplexes.set(ev.streamId, d);
         d.once('close', () => this.duplexes.delete(ev.streamId));
-        this.emit('stream', d);
+        // A stream may open before the application had the session (same TCP read as the
+        // handshake's end): keep it until someone listens.
+        if (this.listenerCount('stream') === 0) this.unclaimed.push(d);
+        else this.emit('stream', d);
         return;
       }
       case 'stream-data':

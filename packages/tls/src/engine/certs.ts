@@ -8,7 +8,7 @@ import { parseCertificate, type Certificate } from '../x509/certificate.js';
 import { loadPrivateKeyPem, loadSystemTrustStore } from '../x509/load.js';
 import { decodePem } from '../x509/pem.js';
 import { CertificateError } from '../x509/errors.js';
-import { matchesDnsName, verifyChain } from '../x509/verify.js';
+import { matchesDnsName, parseIpAddress, verifyChain } from '../x509/verify.js';
 import type { CertificateVerifier } from './config.js';
 import { TlsError } from '../errors.js';
 import { DerError, DerReader } from '../x509/der.js';
@@ -65,13 +65,18 @@ export function chainVerifier(anchors: readonly Uint8Array[], provider: CryptoPr
       parsed ??= anchors.map((a) => parseCertificate(a));
       const certs = chain.map((d) => parseCertificate(d));
       const leaf = certs[0];
-      // Legacy certificates without subjectAltName (e.g. `openssl req -subj /CN=host`): the CN is
-      // checked instead, as RFC 6125 6.4.4 allows only when there is no SAN at all.
+      // DELIBERATE CHOICE: the subject CN is matched when the leaf has no subjectAltName at all.
+      // Certificates made with `openssl req -x509 -subj /CN=host` (OpenSSL 3.0 adds no SAN, and
+      // the acceptance checks use such certificates) would otherwise never verify. RFC 6125 6.4.4
+      // allows this fallback; RFC 9525 drops it, and browsers refuse it. Kept narrow: a leaf with
+      // any SAN is matched against the SAN only (x509/verify.ts), and an IP literal is never
+      // matched against a CN (only against an iPAddress SAN).
       const cnOnly = opts.hostname !== undefined && !leaf.extensions.subjectAltName;
       verifyChain(certs, { trustAnchors: parsed, hostname: cnOnly ? undefined : opts.hostname, now: new Date(opts.now), provider, purpose: opts.hostname !== undefined ? 'serverAuth' : 'clientAuth' });
       if (cnOnly) {
         const cns = leaf.subject.attributes.filter((a) => a.name === 'CN').map((a) => a.value);
-        if (!cns.some((cn) => matchesDnsName(cn, opts.hostname!))) throw new CertificateError('hostname-mismatch', `certificate (CN=${cns.join(',')}, no SAN) is not valid for ${opts.hostname}`);
+        const isIp = parseIpAddress(opts.hostname!) !== null;
+        if (isIp || !cns.some((cn) => matchesDnsName(cn, opts.hostname!))) throw new CertificateError('hostname-mismatch', `certificate (CN=${cns.join(',')}, no SAN) is not valid for ${opts.hostname}`);
       }
       return leaf.publicKey;
     },

@@ -18,19 +18,16 @@ import {
   groupById,
   suiteById,
   type CipherSuite,
+  PskKeyExchangeMode,
 } from '../wire/constants.js';
 import { ext, findExtension, type ClientHello, type TlsExtension, type RawHandshake } from '../wire/handshake.js';
 import { chooseScheme, signCertificateVerify, verifyCertificateVerify } from './auth.js';
 import { DEFAULT_CERT_SIGNATURE_SCHEMES, DEFAULT_SIGNATURE_SCHEMES, type ClientConfig, type SessionTicket } from './config.js';
-import { FinishedVerified, SignatureVerified, TlsConnection, type HandshakeState } from './connection.js';
+import { FinishedVerified, SignatureVerified, TlsConnection, unexpectedMessage, type HandshakeState } from './connection.js';
 import { KeySchedule } from './keyschedule.js';
 import { defaultLeafKey } from './certs.js';
 
-const PSK_DHE_KE = 1;
-
-function unexpected(state: string, m: RawHandshake): never {
-  throw new TlsError('unexpected-message', `${state}: unexpected handshake message ${m.type}`);
-}
+const PSK_DHE_KE = PskKeyExchangeMode.pskDheKe;
 
 /** Shared facts of one client handshake. */
 interface ClientHs {
@@ -115,7 +112,10 @@ export class TlsClient extends TlsConnection {
       const d = ce.clientHello?.();
       if (d) exts.push({ type: ce.type, data: d });
     }
-    const session = hs.session && suiteByNameOk(hs.session.suite) && this.now - hs.session.receivedAt < hs.session.lifetime * 1000 ? hs.session : undefined;
+    // RFC 8446 4.6.1: resume only within the ticket lifetime, and only with the SNI the ticket was
+    // obtained for (a ticket from another name is left out: full handshake).
+    const sameName = (t: SessionTicket): boolean => t.serverName === undefined || t.serverName === cfg.serverName;
+    const session = hs.session && suiteByNameOk(hs.session.suite) && this.now - hs.session.receivedAt < hs.session.lifetime * 1000 && sameName(hs.session) ? hs.session : undefined;
     if (!session) hs.session = undefined;
     if (session) {
       exts.push({ type: ExtensionType.pskKeyExchangeModes, data: ext.encodePskModes([PSK_DHE_KE]) });
@@ -188,7 +188,7 @@ class ExpectServerHello implements HandshakeState {
   readonly name = 'ExpectServerHello';
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsClient;
-    if (m.type !== HandshakeType.serverHello) unexpected(this.name, m);
+    if (m.type !== HandshakeType.serverHello) unexpectedMessage(this.name, m);
     const hs = c.hs;
     const sh = m.body;
     const sv = findExtension(sh.extensions, ExtensionType.supportedVersions);
@@ -294,7 +294,7 @@ class ExpectEncryptedExtensions implements HandshakeState {
   readonly name = 'ExpectEncryptedExtensions';
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsClient;
-    if (m.type !== HandshakeType.encryptedExtensions) unexpected(this.name, m);
+    if (m.type !== HandshakeType.encryptedExtensions) unexpectedMessage(this.name, m);
     const hs = c.hs;
     const custom = new Map((c.config.customExtensions ?? []).map((e) => [e.type, e]));
     for (const e of m.body) {
@@ -363,7 +363,7 @@ class ExpectCertificate implements HandshakeState {
   readonly name = 'ExpectCertificate';
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsClient;
-    if (m.type !== HandshakeType.certificate) unexpected(this.name, m);
+    if (m.type !== HandshakeType.certificate) unexpectedMessage(this.name, m);
     if (m.body.context.length !== 0) throw new TlsError('illegal-parameter', 'server Certificate context must be empty');
     // 4.4.2.4: a server must send a certificate.
     if (m.body.entries.length === 0) throw new TlsError('decode-error', 'server sent no certificate');
@@ -387,7 +387,7 @@ class ExpectCertificateVerify implements HandshakeState {
   constructor(private readonly key: PublicKey) {}
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsClient;
-    if (m.type !== HandshakeType.certificateVerify) unexpected(this.name, m);
+    if (m.type !== HandshakeType.certificateVerify) unexpectedMessage(this.name, m);
     const proof = verifyCertificateVerify(c, this.key, m.body, c.hs.schemes, true);
     c.info.peerSignatureScheme = proof.scheme === 'psk' || proof.scheme === 'not-requested' ? null : proof.scheme;
     c.transcript.add(m.raw);
@@ -400,7 +400,7 @@ class ExpectFinished implements HandshakeState {
   constructor(private readonly authenticated: SignatureVerified) {}
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsClient;
-    if (m.type !== HandshakeType.finished) unexpected(this.name, m);
+    if (m.type !== HandshakeType.finished) unexpectedMessage(this.name, m);
     void this.authenticated;
     const hs = c.hs;
     const sched = c.schedule!;
@@ -481,7 +481,7 @@ class ClientTraffic implements HandshakeState {
         c.handleKeyUpdate(m.body.requestUpdate);
         return this;
       default:
-        unexpected(this.name, m);
+        unexpectedMessage(this.name, m);
     }
   }
 }

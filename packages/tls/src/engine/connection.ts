@@ -52,6 +52,11 @@ export interface HandshakeState {
   handle(c: TlsConnection, m: RawHandshake): HandshakeState;
 }
 
+/** @internal a handshake message the current state does not expect: unexpected_message (RFC 8446 6.2). */
+export function unexpectedMessage(state: string, m: RawHandshake): never {
+  throw new TlsError('unexpected-message', `${state}: unexpected handshake message ${m.type}`);
+}
+
 /** The state once the connection failed or closed: everything is unexpected. */
 export const closedState: HandshakeState = {
   name: 'Closed',

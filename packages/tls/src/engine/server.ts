@@ -16,19 +16,16 @@ import {
   TLS13,
   type CipherSuite,
   type CipherSuiteName,
+  PskKeyExchangeMode,
 } from '../wire/constants.js';
 import { ext, findExtension, type ClientHello, type TlsExtension, type RawHandshake } from '../wire/handshake.js';
 import { chooseScheme, signCertificateVerify, verifyCertificateVerify } from './auth.js';
 import { defaultLeafKey } from './certs.js';
 import { DEFAULT_SIGNATURE_SCHEMES, type ServerConfig } from './config.js';
-import { FinishedVerified, SignatureVerified, TlsConnection, type HandshakeState } from './connection.js';
+import { FinishedVerified, SignatureVerified, TlsConnection, unexpectedMessage, type HandshakeState } from './connection.js';
 import { KeySchedule } from './keyschedule.js';
 
-const PSK_DHE_KE = 1;
-
-function unexpected(state: string, m: RawHandshake): never {
-  throw new TlsError('unexpected-message', `${state}: unexpected handshake message ${m.type}`);
-}
+const PSK_DHE_KE = PskKeyExchangeMode.pskDheKe;
 
 interface ServerHs {
   suites: CipherSuite[];
@@ -119,7 +116,7 @@ class ExpectClientHello implements HandshakeState {
   readonly name = 'ExpectClientHello';
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsServer;
-    if (m.type !== HandshakeType.clientHello) unexpected(this.name, m);
+    if (m.type !== HandshakeType.clientHello) unexpectedMessage(this.name, m);
     const hs = c.hs;
     const cfg = c.config;
     const ch = m.body;
@@ -220,7 +217,9 @@ class ExpectClientHello implements HandshakeState {
       const offer = ext.decodePskCH(ch.extensions[pskIdx].data);
       if (ext.decodePskModes(modes).includes(PSK_DHE_KE)) {
         const t = c.openTicket(offer.identities[0].identity);
-        if (t && t.suite === suite.id && c.now < t.issuedAt + t.lifetime * 1000) {
+        // A ticket is used only for the server name it was issued under (RFC 8446 4.6.1, RFC 6066 3);
+        // otherwise the PSK is ignored and the handshake is a full one.
+        if (t && t.suite === suite.id && c.now < t.issuedAt + t.lifetime * 1000 && t.serverName === (serverName ?? '')) {
           // Binder over the ClientHello up to the binders list (4.2.11.2).
           const truncated = m.raw.subarray(0, m.raw.length - offer.bindersLength);
           const ks = new KeySchedule(c.provider, suite.hash, t.psk);
@@ -351,7 +350,7 @@ class ExpectEndOfEarlyData implements HandshakeState {
   constructor(private readonly clientAuth: boolean) {}
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsServer;
-    if (m.type !== HandshakeType.endOfEarlyData) unexpected(this.name, m);
+    if (m.type !== HandshakeType.endOfEarlyData) unexpectedMessage(this.name, m);
     c.transcript.add(m.raw);
     c.readingEarlyData = false;
     c.setReadSecret(c.hs.clientHsSecret!);
@@ -363,7 +362,7 @@ class ExpectClientCertificate implements HandshakeState {
   readonly name = 'ExpectClientCertificate';
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsServer;
-    if (m.type !== HandshakeType.certificate) unexpected(this.name, m);
+    if (m.type !== HandshakeType.certificate) unexpectedMessage(this.name, m);
     if (m.body.context.length !== 0) throw new TlsError('illegal-parameter', 'client Certificate context must echo the request (empty)');
     c.transcript.add(m.raw);
     if (m.body.entries.length === 0) {
@@ -389,7 +388,7 @@ class ExpectClientCertificateVerify implements HandshakeState {
   constructor(private readonly key: PublicKey) {}
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsServer;
-    if (m.type !== HandshakeType.certificateVerify) unexpected(this.name, m);
+    if (m.type !== HandshakeType.certificateVerify) unexpectedMessage(this.name, m);
     const proof = verifyCertificateVerify(c, this.key, m.body, c.hs.schemes, false);
     c.info.peerSignatureScheme = proof.scheme === 'psk' || proof.scheme === 'not-requested' ? null : proof.scheme;
     c.transcript.add(m.raw);
@@ -405,7 +404,7 @@ class ExpectClientFinished implements HandshakeState {
   ) {}
   handle(cc: TlsConnection, m: RawHandshake): HandshakeState {
     const c = cc as TlsServer;
-    if (m.type !== HandshakeType.finished) unexpected(this.name, m);
+    if (m.type !== HandshakeType.finished) unexpectedMessage(this.name, m);
     void this.authenticated;
     void this.clientKey;
     const sched = c.schedule!;
@@ -449,7 +448,7 @@ class ServerTraffic implements HandshakeState {
       cc.handleKeyUpdate(m.body.requestUpdate);
       return this;
     }
-    unexpected(this.name, m);
+    unexpectedMessage(this.name, m);
   }
 }
 

@@ -103,3 +103,6 @@ export function schemeById(id: number): SignatureScheme | undefined {
   for (const [k, v] of Object.entries(SignatureSchemeIds)) if (v === id) return k as SignatureScheme;
   return undefined;
 }
+
+/** PskKeyExchangeMode (RFC 8446 4.2.9): only psk_dhe_ke is implemented (psk_ke is never chosen). */
+export const PskKeyExchangeMode = { pskKe: 0, pskDheKe: 1 } as const;

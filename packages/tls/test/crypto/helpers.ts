@@ -39,10 +39,11 @@ export interface TestKeyPair {
   publicKey: PublicKey;
 }
 
-function pair(type: KeyType, kp: { privateKey: Buffer; publicKey: Buffer }): TestKeyPair {
+/** `kp` is a DER key pair (the `enc` options below); typed loosely because TypeScript picks the KeyObject overload for the spread options. */
+function pair(type: KeyType, kp: { privateKey: unknown; publicKey: unknown }): TestKeyPair {
   return {
-    privateKey: { type, pkcs8: new Uint8Array(kp.privateKey) },
-    publicKey: { type, spki: new Uint8Array(kp.publicKey) },
+    privateKey: { type, pkcs8: new Uint8Array(kp.privateKey as Buffer) },
+    publicKey: { type, spki: new Uint8Array(kp.publicKey as Buffer) },
   };
 }
 

@@ -12,7 +12,7 @@ const ed25519Spki = (pub: Uint8Array) => Uint8Array.from([...hex('302a300506032b
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe.each(providers.map((p) => [p.name, p] as const))('%s provider: known answers', (_name, provider) => {
-  test.each(V.hkdf.map((v: any, i: number) => [i + 1, v]))('RFC 5869 HKDF-SHA256 vector %i', (_i, v: any) => {
+  test.each((V.hkdf as any[]).map((v: any, i: number) => [i + 1, v] as [number, any]))('RFC 5869 HKDF-SHA256 vector %i', (_i, v: any) => {
     const prk = hkdfExtract(provider, 'sha256', hex(v.salt), hex(v.ikm));
     expect(toHex(prk)).toBe(v.prk);
     expect(toHex(hkdfExpand(provider, 'sha256', prk, hex(v.info), v.length))).toBe(v.okm);
@@ -33,7 +33,7 @@ describe.each(providers.map((p) => [p.name, p] as const))('%s provider: known an
     expect(toHex(hkdfExpandLabel(provider, 'sha256', shts, 'iv', new Uint8Array(0), 12))).toBe(r.serverHandshakeIv);
   });
 
-  test.each(V.aead.map((v: any, i: number) => [`${v.alg} #${i}`, v]))('AEAD known answer %s: seal and open', (_n, v: any) => {
+  test.each((V.aead as any[]).map((v: any, i: number) => [`${v.alg} #${i}`, v] as [string, any]))('AEAD known answer %s: seal and open', (_n, v: any) => {
     const aead = provider.createAead(v.alg, hex(v.key));
     const sealed = aead.seal(hex(v.nonce), hex(v.aad), hex(v.plaintext));
     expect(toHex(sealed)).toBe(v.ciphertext + v.tag);
@@ -104,7 +104,7 @@ describe.each(providers.map((p) => [p.name, p] as const))('%s provider: known an
     }
   });
 
-  test.each(V.ed25519.map((v: any, i: number) => [i + 1, v]))('RFC 8032 7.1 Ed25519 TEST %i: sign and verify', (_i, v: any) => {
+  test.each((V.ed25519 as any[]).map((v: any, i: number) => [i + 1, v] as [number, any]))('RFC 8032 7.1 Ed25519 TEST %i: sign and verify', (_i, v: any) => {
     const priv = { type: 'ed25519' as const, pkcs8: ed25519Pkcs8(hex(v.secret)) };
     const pub = { type: 'ed25519' as const, spki: ed25519Spki(hex(v.public)) };
     expect(toHex(provider.sign('ed25519', priv, hex(v.message), seededRandom('unused')))).toBe(v.signature);

@@ -45,55 +45,55 @@ function clientHello(extra: Partial<ConstructorParameters<typeof TlsClient>[0]> 
   return c.pollOutput()!;
 }
 
-describe('bad input ends with the right alert', () => {
-  test('truncated ClientHello (lengths made consistent): decode_error, plaintext alert on the wire', () => {
+/**
+ * The bad-input table: bytes a fresh server receives first, and the alert RFC 8446 prescribes
+ * (section in the name). Cases that need a handshake in progress follow as separate tests.
+ */
+const TABLE: [string, () => Uint8Array, number][] = [
+  ['truncated ClientHello, lengths consistent (4.1.2: decode_error)', () => {
     const ch = clientHello().subarray(5);
-    const cut = handshake(1, ch.subarray(4, ch.length - 10));
-    const s = server();
-    s.receive(record(22, cut), NOW);
-    expect(alertOf(drain(s))).toBe(A.decodeError);
-    expect(Array.from(s.pollOutput()!)).toEqual([21, 3, 3, 0, 2, 2, A.decodeError]);
-  });
+    return record(22, handshake(1, ch.subarray(4, ch.length - 10)));
+  }, A.decodeError],
+  ['record header announcing 2^14+257 bytes (5.2: record_overflow, before buffering)', () => new Uint8Array([22, 3, 3, (16384 + 257) >> 8, (16384 + 257) & 0xff]), A.recordOverflow],
+  ['plaintext record of 2^14+1 bytes (5.1: record_overflow)', () => record(22, new Uint8Array(16385)), A.recordOverflow],
+  ['handshake message announcing 65537 bytes, over the bound (decode_error at once; our choice)', () => record(22, new Uint8Array([1, 0x01, 0x00, 0x01])), A.decodeError],
+  ['handshake message announcing 2^24-1 bytes (decode_error at once)', () => record(22, new Uint8Array([1, 0xff, 0xff, 0xff])), A.decodeError],
+  ['reordered: Finished before ClientHello (6.2: unexpected_message)', () => record(22, handshake(20, new Uint8Array(32))), A.unexpectedMessage],
+  ['reordered: a well-formed ServerHello sent to a server (unexpected_message)', () => {
+    const body = new Uint8Array(40); // legacy_version 0x0303, random, empty session id, suite 0x1301, null compression, no extensions
+    body.set([3, 3], 0);
+    body.set([0, 0x13, 0x01, 0, 0, 0], 34);
+    return record(22, handshake(2, body));
+  }, A.unexpectedMessage],
+  ['duplicated extension in ClientHello (4.2: illegal_parameter)', () => clientHello({ customExtensions: [{ type: 10, clientHello: () => new Uint8Array([0, 2, 0, 0x1d]) }] }), A.illegalParameter],
+  ['unknown record content type 99 (5: unexpected_message)', () => record(99, new Uint8Array(3)), A.unexpectedMessage],
+  ['alert record of 3 bytes (decode_error)', () => record(21, new Uint8Array([2, 40, 0])), A.decodeError],
+  ['zero-length handshake record (5.1: unexpected_message)', () => record(22, new Uint8Array(0)), A.unexpectedMessage],
+  ['application data before any key (5.1: unexpected_message)', () => record(23, new Uint8Array(20)), A.unexpectedMessage],
+  ['change_cipher_spec before ClientHello (5, D.4: unexpected_message)', () => record(20, new Uint8Array([1])), A.unexpectedMessage],
+  ['record version not 3.x (5.1: decode_error)', () => new Uint8Array([22, 2, 0, 0, 4, 1, 0, 0, 0]), A.decodeError],
+  ['ClientHello without supported_versions: not TLS 1.3 (4.2.1: protocol_version)', () => clientHello({ editClientHelloExtensions: (e) => e.filter((x) => x.type !== 43) }), A.protocolVersion],
+  ['ClientHello without key_share (9.2: missing_extension)', () => clientHello({ editClientHelloExtensions: (e) => e.filter((x) => x.type !== 51) }), A.missingExtension],
+];
 
-  test('record longer than 2^14+256: record_overflow before buffering it', () => {
+describe('bad-input table: what a fresh server is sent, and the alert it answers with', () => {
+  test.each(TABLE)('%s', (_name, input, alert) => {
     const s = server();
-    const len = 16384 + 257;
-    s.receive(new Uint8Array([22, 3, 3, len >> 8, len & 0xff]), NOW);
-    expect(alertOf(drain(s))).toBe(A.recordOverflow);
+    s.receive(input(), NOW);
+    expect(alertOf(drain(s))).toBe(alert);
+    expect(s.isClosed).toBe(true);
+    // The alert goes out as a plaintext record: 21, 3, 3, 0, 2, level 2, description.
+    expect(Array.from(s.pollOutput()!)).toEqual([21, 3, 3, 0, 2, 2, alert]);
   });
+});
 
-  test('plaintext record longer than 2^14: record_overflow', () => {
-    const s = server();
-    s.receive(record(22, new Uint8Array(16385)), NOW);
-    expect(alertOf(drain(s))).toBe(A.recordOverflow);
-  });
-
-  test('handshake message announcing more than the configured maximum: decode_error at once', () => {
-    const s = server();
-    s.receive(record(22, new Uint8Array([1, 0x01, 0x00, 0x01])), NOW); // 65537 bytes announced
-    expect(alertOf(drain(s))).toBe(A.decodeError);
-  });
-
-  test('reordered: a Finished before the ClientHello is unexpected_message', () => {
-    const s = server();
-    s.receive(record(22, handshake(20, new Uint8Array(32))), NOW);
-    expect(alertOf(drain(s))).toBe(A.unexpectedMessage);
-  });
-
+describe('bad input ends with the right alert', () => {
   test('reordered: the client gets EncryptedExtensions before ServerHello: unexpected_message', () => {
     const c = client();
     c.start(NOW);
     c.pollOutput();
     c.receive(record(22, handshake(8, new Uint8Array([0, 0]))), NOW);
     expect(alertOf(drain(c))).toBe(A.unexpectedMessage);
-  });
-
-  test('duplicated extension in ClientHello: illegal_parameter', () => {
-    // A custom extension using the supported_groups codepoint duplicates that extension.
-    const rec = clientHello({ customExtensions: [{ type: 10, clientHello: () => new Uint8Array([0, 2, 0, 0x1d]) }] });
-    const s = server();
-    s.receive(rec, NOW);
-    expect(alertOf(drain(s))).toBe(A.illegalParameter);
   });
 
   test('bad server Finished: the client answers decrypt_error', () => {
@@ -127,18 +127,6 @@ describe('bad input ends with the right alert', () => {
     flight[flight.length - 3] ^= 0x40;
     c.receive(flight, NOW);
     expect(alertOf(drain(c))).toBe(A.badRecordMac);
-  });
-
-  test('unknown record content type: unexpected_message', () => {
-    const s = server();
-    s.receive(record(99, new Uint8Array(3)), NOW);
-    expect(alertOf(drain(s))).toBe(A.unexpectedMessage);
-  });
-
-  test('alert record of the wrong length: decode_error', () => {
-    const s = server();
-    s.receive(record(21, new Uint8Array([2, 40, 0])), NOW);
-    expect(alertOf(drain(s))).toBe(A.decodeError);
   });
 
   test('a second HelloRetryRequest is unexpected_message', () => {

@@ -258,6 +258,23 @@ describe('resumption and 0-RTT', () => {
     expect(errors(ev.a)).toEqual([]);
     expect(client.handshakeInfo.resumed).toBe(false);
   });
+  test('a ticket is not used for another server name (RFC 8446 4.6.1): client leaves it out', () => {
+    const session = firstSession();
+    expect(session.serverName).toBe('localhost');
+    const { client, ev } = pair({ session, serverName: 'other.localhost', verifier: null }, { ticketKey });
+    expect(errors(ev.a)).toEqual([]);
+    expect(client.handshakeInfo.resumed).toBe(false);
+  });
+  test('a ticket is not used for another server name: the server declines it, full handshake', () => {
+    // A client that does not record the name offers the ticket anyway; the server checks.
+    const session = { ...firstSession(), serverName: undefined };
+    const { client, server, ev } = pair({ session, serverName: 'other.localhost', verifier: null }, { ticketKey });
+    expect(errors(ev.a)).toEqual([]);
+    expect(server.handshakeInfo.resumed).toBe(false);
+    expect(client.handshakeInfo.resumed).toBe(false);
+    const again = pair({ session }, { ticketKey }); // same name: resumed
+    expect(again.server.handshakeInfo.resumed).toBe(true);
+  });
   test('0-RTT accepted once; a replay of the same ClientHello is refused by anti-replay', () => {
     const seen = new Set<string>();
     const antiReplay = { checkAndRemember: (k: Uint8Array) => (seen.has(k.toString()) ? false : (seen.add(k.toString()), true)) };

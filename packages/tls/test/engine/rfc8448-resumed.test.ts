@@ -12,8 +12,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeCrypto } from '../../src/crypto/node.js';
-import { nobleCrypto } from '../../src/crypto/noble.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { TlsClient } from '../../src/engine/client.js';
 import type { SessionTicket } from '../../src/engine/config.js';
@@ -25,6 +23,7 @@ import { fromHex, toHex } from '../../src/wire/codec.js';
 import { CipherSuites, ContentType, ExtensionType } from '../../src/wire/constants.js';
 import { decodeHandshakeBody, ext, type ClientHello } from '../../src/wire/handshake.js';
 import { identity } from '../support/pki.js';
+import { BOTH_PROVIDERS, replayRandom, traceClientConfig } from '../support/kat.js';
 
 const v = JSON.parse(readFileSync(join(__dirname, '../vectors/rfc8448-resumed-0rtt.json'), 'utf8')) as Record<string, string>;
 const suite = CipherSuites.TLS_AES_128_GCM_SHA256;
@@ -57,11 +56,19 @@ function drain(c: TlsClient | TlsServer): TlsEvent[] {
   return out;
 }
 const keylog = (evs: TlsEvent[]) => evs.flatMap((e) => (e.type === 'keylog' ? [e.line] : []));
+/** The SSLKEYLOGFILE lines of the trace's secrets, in the order they are derived. */
+const TRACE_KEYLOG = (
+  [
+    ['CLIENT_EARLY_TRAFFIC_SECRET', v.clientEarlyTrafficSecret],
+    ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', v.clientHandshakeTrafficSecret],
+    ['SERVER_HANDSHAKE_TRAFFIC_SECRET', v.serverHandshakeTrafficSecret],
+    ['CLIENT_TRAFFIC_SECRET_0', v.clientApplicationTrafficSecret],
+    ['SERVER_TRAFFIC_SECRET_0', v.serverApplicationTrafficSecret],
+    ['EXPORTER_SECRET', v.exporterMasterSecret],
+  ] as const
+).map(([label, secret]) => `${label} ${v.clientRandom} ${secret}\n`);
 
-describe.each([
-  ['node', nodeCrypto],
-  ['noble', nobleCrypto],
-] as [string, CryptoProvider][])('RFC 8448 resumed 0-RTT (%s provider)', (_name, provider) => {
+describe.each(BOTH_PROVIDERS)('RFC 8448 resumed 0-RTT (%s provider)', (_name, provider) => {
   test('key schedule: PSK, binder, early, handshake, application and resumption secrets match the trace', () => {
     // The PSK comes from the section 3 resumption master secret and ticket nonce 0x0000.
     const s3 = new KeySchedule(provider, 'sha256');
@@ -108,12 +115,7 @@ describe.each([
   });
 
   test('client engine: ClientHello with binder, early data, EndOfEarlyData and Finished byte for byte', () => {
-    const queue = [fromHex(v.clientRandom), fromHex(v.clientPrivate)];
-    const random = (n: number): Uint8Array => {
-      const r = queue.shift();
-      if (!r || r.length !== n) throw new Error('unexpected random draw');
-      return r;
-    };
+    const random = replayRandom([fromHex(v.clientRandom), fromHex(v.clientPrivate)], true);
     const session: SessionTicket = {
       ticket: pskOffer.identities[0].identity.slice(),
       psk: fromHex(v.resumptionPsk),
@@ -125,12 +127,7 @@ describe.each([
       maxEarlyData: parseInt(v.maxEarlyData, 16),
     };
     const client = new TlsClient({
-      provider,
-      random,
-      serverName: 'server',
-      verifier: null,
-      middleboxCompat: false,
-      cipherSuites: ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'],
+      ...traceClientConfig(provider, random),
       session,
       earlyData: fromHex(v.earlyData),
       // The trace client's own extension list, verbatim; the engine appends pre_shared_key itself.
@@ -157,22 +154,11 @@ describe.each([
     expect(open(earlyKeys, second[0])).toEqual({ type: ContentType.handshake, content: v.endOfEarlyData });
     expect(open(protection(provider, v.clientHandshakeKey, v.clientHandshakeIv), second[1])).toEqual({ type: ContentType.handshake, content: v.clientFinished });
     expect(toHex(client.resumptionMasterSecret!)).toBe(v.resumptionMasterSecret);
-    const cr = v.clientRandom;
-    expect(keylog(evs)).toEqual(
-      expect.arrayContaining([
-        `CLIENT_EARLY_TRAFFIC_SECRET ${cr} ${v.clientEarlyTrafficSecret}\n`,
-        `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${cr} ${v.clientHandshakeTrafficSecret}\n`,
-        `SERVER_HANDSHAKE_TRAFFIC_SECRET ${cr} ${v.serverHandshakeTrafficSecret}\n`,
-        `CLIENT_TRAFFIC_SECRET_0 ${cr} ${v.clientApplicationTrafficSecret}\n`,
-        `SERVER_TRAFFIC_SECRET_0 ${cr} ${v.serverApplicationTrafficSecret}\n`,
-        `EXPORTER_SECRET ${cr} ${v.exporterMasterSecret}\n`,
-      ]),
-    );
+    expect(keylog(evs)).toEqual(expect.arrayContaining(TRACE_KEYLOG));
   });
 
   test('server engine: trace ClientHello and early data in, exact ServerHello, early data and secrets out', () => {
-    const queue = [fromHex(v.serverPrivate), fromHex(v.serverRandom)];
-    const random = (n: number): Uint8Array => queue.shift() ?? new Uint8Array(n).fill(7);
+    const random = replayRandom([fromHex(v.serverPrivate), fromHex(v.serverRandom)], false);
     const id = identity('rsa');
     const server = new TlsServer({
       provider,
@@ -211,14 +197,8 @@ describe.each([
     expect(server.handshakeInfo).toMatchObject({ resumed: true, earlyDataAccepted: true });
     const early = evs.find((e) => e.type === 'early-data');
     expect(early && early.type === 'early-data' && toHex(early.data)).toBe(v.earlyData);
-    const cr = v.clientRandom;
-    expect(keylog(evs)).toEqual(
-      expect.arrayContaining([
-        `CLIENT_EARLY_TRAFFIC_SECRET ${cr} ${v.clientEarlyTrafficSecret}\n`,
-        `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${cr} ${v.clientHandshakeTrafficSecret}\n`,
-        `SERVER_HANDSHAKE_TRAFFIC_SECRET ${cr} ${v.serverHandshakeTrafficSecret}\n`,
-      ]),
-    );
+    // The server has derived the early and handshake secrets so far (the first three lines).
+    expect(keylog(evs)).toEqual(expect.arrayContaining(TRACE_KEYLOG.slice(0, 3)));
     expect(server.stateName).toBe('ExpectEndOfEarlyData');
   });
 });

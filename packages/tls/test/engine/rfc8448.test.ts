@@ -6,9 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeCrypto } from '../../src/crypto/node.js';
-import { nobleCrypto } from '../../src/crypto/noble.js';
-import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { KeySchedule, Transcript } from '../../src/engine/keyschedule.js';
 import { TlsServer } from '../../src/engine/server.js';
 import { TlsClient } from '../../src/engine/client.js';
@@ -18,14 +15,12 @@ import { RecordProtection, deriveTrafficKeys } from '../../src/record/protection
 import { fromHex, toHex } from '../../src/wire/codec.js';
 import { CipherSuites, ContentType } from '../../src/wire/constants.js';
 import { identity } from '../support/pki.js';
+import { BOTH_PROVIDERS, replayRandom, traceClientConfig } from '../support/kat.js';
 
 const v = JSON.parse(readFileSync(join(__dirname, '../../../../test/vectors/tls/rfc8448-simple-1rtt.json'), 'utf8')) as Record<string, string>;
 const suite = CipherSuites.TLS_AES_128_GCM_SHA256;
 
-describe.each([
-  ['node', nodeCrypto],
-  ['noble', nobleCrypto],
-] as [string, CryptoProvider][])('RFC 8448 simple 1-RTT (%s provider)', (_name, provider) => {
+describe.each(BOTH_PROVIDERS)('RFC 8448 simple 1-RTT (%s provider)', (_name, provider) => {
   test('key schedule: every secret, key and IV matches the trace', () => {
     const ks = new KeySchedule(provider, 'sha256');
     expect(toHex(ks.earlySecret)).toBe(v.earlySecret);
@@ -70,8 +65,7 @@ describe.each([
 
   test('server engine: trace ClientHello in, exact ServerHello and handshake secrets out', () => {
     const id = identity('rsa');
-    const queue = [fromHex(v.serverPrivate), fromHex(v.serverRandom)];
-    const random = (n: number): Uint8Array => queue.shift() ?? new Uint8Array(n).fill(7);
+    const random = replayRandom([fromHex(v.serverPrivate), fromHex(v.serverRandom)], false);
     const server = new TlsServer({ provider, random, certificateChain: id.chain, privateKey: id.key, middleboxCompat: false });
     const ch = fromHex(v.clientHello);
     const rec = new Uint8Array(5 + ch.length);
@@ -91,22 +85,12 @@ describe.each([
   });
 
   test('client engine: the whole trace byte for byte (ClientHello, Finished, ticket, data, close_notify)', () => {
-    const queue = [fromHex(v.clientRandom), fromHex(v.clientPrivate)];
-    const random = (n: number): Uint8Array => {
-      const r = queue.shift();
-      if (!r || r.length !== n) throw new Error('unexpected random draw');
-      return r;
-    };
+    const random = replayRandom([fromHex(v.clientRandom), fromHex(v.clientPrivate)], true);
     // The trace client sends extensions we do not (renegotiation_info, session_ticket, more
     // groups and schemes): the ClientHello hook puts the trace's list in, verbatim.
     const traceCh = decodeHandshakeBody(1, fromHex(v.clientHello).subarray(4)).body as ClientHello;
     const client = new TlsClient({
-      provider,
-      random,
-      serverName: 'server',
-      verifier: null,
-      middleboxCompat: false,
-      cipherSuites: ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'],
+      ...traceClientConfig(provider, random),
       editClientHelloExtensions: () => traceCh.extensions,
     });
     const now = Date.UTC(2024, 0, 1);

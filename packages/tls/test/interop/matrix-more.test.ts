@@ -6,15 +6,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nodeTls from 'node:tls';
 import type { SessionTicket } from '../../src/engine/config.js';
-import { connect, createServer, type Server, type TLSSocket } from '../../src/node/socket.js';
+import { connect, createServer, type TLSSocket } from '../../src/node/socket.js';
 import { hasCommand } from '../../../../test/support/env.js';
 import { identity } from '../support/pki.js';
 import { killAll, run, waitFor } from '../support/procs.js';
+import { echoOnce, listen, secure } from '../support/net.js';
 
 const haveOpenssl = hasCommand('openssl');
 const d = haveOpenssl ? describe : describe.skip;
@@ -28,22 +28,6 @@ afterAll(() => {
   killAll();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function listen(server: Server | nodeTls.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return (server.address() as AddressInfo).port;
-}
-function secure(sock: TLSSocket | nodeTls.TLSSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sock.once('secureConnect', () => resolve());
-    sock.once('error', reject);
-  });
-}
-function echoOnce(sock: TLSSocket | nodeTls.TLSSocket, msg: string): Promise<string> {
-  const got = new Promise<string>((resolve) => sock.once('data', (b: Buffer) => resolve(b.toString())));
-  sock.write(msg);
-  return got;
-}
 
 d('openssl s_client vs our server: resumption, 0-RTT, KeyUpdate', () => {
   test('s_client resumes with our ticket (-sess_out / -sess_in), then sends 0-RTT we accept', async () => {
@@ -176,8 +160,11 @@ describe('node:tls interop: HRR, resumption, mutual TLS, KeyUpdate', () => {
     try {
       const opts = { host: '127.0.0.1', port, servername: 'localhost', ca: id.certPem, minVersion: 'TLSv1.3' as const };
       const c1 = nodeTls.connect(opts);
-      const session = await new Promise<Buffer>((resolve) => c1.once('session', resolve));
+      // Reading (the echo) lets node:tls process our NewSessionTicket.
+      const gotSession = new Promise<Buffer>((resolve) => c1.once('session', resolve));
+      await secure(c1);
       expect(await echoOnce(c1, 'one')).toBe('one');
+      const session = await gotSession;
       c1.destroy();
       const c2 = nodeTls.connect({ ...opts, session });
       await secure(c2);
@@ -264,8 +251,9 @@ describe('node:tls interop: HRR, resumption, mutual TLS, KeyUpdate', () => {
       const c = nodeTls.connect({ host: '127.0.0.1', port: port2, servername: 'localhost', ca: id.certPem, minVersion: 'TLSv1.3' });
       await secure(c);
       expect(await echoOnce(c, 'one')).toBe('one');
-      await waitFor(() => updates.includes('read'), 5000, 'the node:tls client to answer our KeyUpdate');
+      // RFC 8446 4.6.3: the answer comes before the peer's next application data.
       expect(await echoOnce(c, 'two')).toBe('two');
+      await waitFor(() => updates.includes('read'), 5000, 'the node:tls client to answer our KeyUpdate');
       expect(updates).toEqual(['write', 'read']);
       c.destroy();
     } finally {
