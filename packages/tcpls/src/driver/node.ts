@@ -172,6 +172,8 @@ export class TcplsConnection extends EventEmitter {
   readonly ready: Promise<this>;
 
   private unclaimed: TcplsDuplex[] = [];
+  /** Events raised before the application had the session (same pump as the handshake's end). */
+  private held: [string, unknown[]][] | null = [];
 
   constructor(readonly endpoint: TcplsEndpoint) {
     super();
@@ -206,11 +208,23 @@ export class TcplsConnection extends EventEmitter {
             else d.deliver();
           }
           if (!this.plainEnded && this.plainStream) this.plainStream.push(null);
-          this.emit('close', err);
+          this.raise('close', err);
         },
       };
     });
     this.ready.catch(() => undefined);
+  }
+
+  /** @internal: the application has the session now; replays what it could not have seen. */
+  release(): void {
+    const h = this.held;
+    this.held = null;
+    for (const [name, args] of h ?? []) this.emit(name, ...args);
+  }
+
+  private raise(name: string, ...args: unknown[]): void {
+    if (this.held) this.held.push([name, args]);
+    else this.emit(name, ...args);
   }
 
   /** 'tcpls', 'tls' (fallback), 'handshake' or 'closed'. */
@@ -289,15 +303,15 @@ export class TcplsConnection extends EventEmitter {
         this.duplexes.get(ev.streamId)?.deliver();
         return;
       case 'option-differences':
-        this.emit('option-differences', ev.differences, ev.connection);
+        this.raise('option-differences', ev.differences, ev.connection);
         return;
       case 'option-applied':
       case 'option-refused':
       case 'option-request':
-        this.emit(ev.type, ev);
+        this.raise(ev.type, ev);
         return;
       case 'ping-ack':
-        this.emit('ping', ev.rtt, ev.connection);
+        this.raise('ping', ev.rtt, ev.connection);
         return;
       default:
         return;
@@ -324,7 +338,7 @@ export async function connect(o: TcplsConnectOptions): Promise<TcplsConnection> 
   const host = hostFor(o);
   if (host) {
     const { endpoint } = connectOverHost(host, { address: o.host, port: o.port }, { ...base, localAddress: o.localAddress, localPort: o.localPort, tcp: o.tcp });
-    return new TcplsConnection(endpoint).ready;
+    return handOver(new TcplsConnection(endpoint));
   }
   const sock = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
   await new Promise<void>((resolve, reject) => {
@@ -334,7 +348,14 @@ export async function connect(o: TcplsConnectOptions): Promise<TcplsConnection> 
   const ep = endpointOverSocket(sock, base);
   const c = new TcplsConnection(ep);
   ep.start();
-  return c.ready;
+  return handOver(c);
+}
+
+/** Resolves with the session; events held until then are replayed once the caller has it. */
+async function handOver(c: TcplsConnection): Promise<TcplsConnection> {
+  await c.ready;
+  setImmediate(() => c.release());
+  return c;
 }
 
 /** A TCPLS server over our TCP (a Host) or Linux TCP. */
@@ -373,7 +394,10 @@ export class TcplsServer extends EventEmitter {
     this.connections.add(c);
     c.once('close', () => this.connections.delete(c));
     c.ready.then(
-      () => this.emit('session', c),
+      () => {
+        this.emit('session', c);
+        c.release();
+      },
       (e: Error) => this.emit('sessionError', e, c),
     );
     return c;
