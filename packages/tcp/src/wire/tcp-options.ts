@@ -27,7 +27,7 @@
  * Emitting validates field ranges (WireError('bad-field')) and refuses lists whose bytes would not
  * parse back as the same list, such as a SACK with no block (WireError('bad-option')).
  */
-import { WireError, type SackBlock, type TcpOption } from './types.js';
+import { TcpOptionKind, WireError, type SackBlock, type TcpOption } from './types.js';
 
 /** Option kind numbers (IANA "TCP Option Kind Numbers"). */
 const EOL = 0;
@@ -320,4 +320,31 @@ export function padTcpOptions(options: readonly TcpOption[]): TcpOption[] {
     result.push({ kind: 'eol', padding: new Uint8Array(missing - 1) });
   }
   return result;
+}
+
+/** The option kind number of a parsed option (EOL 0, NOP 1, MSS 2, ...; the code for others). */
+export function tcpOptionKind(o: TcpOption): number {
+  switch (o.kind) {
+    case 'eol':
+      return TcpOptionKind.EOL;
+    case 'nop':
+      return TcpOptionKind.NOP;
+    case 'mss':
+      return TcpOptionKind.MSS;
+    case 'wscale':
+      return TcpOptionKind.WSCALE;
+    case 'sackPermitted':
+      return TcpOptionKind.SACK_PERMITTED;
+    case 'sack':
+      return TcpOptionKind.SACK;
+    case 'timestamps':
+      return TcpOptionKind.TIMESTAMPS;
+    case 'userTimeout':
+      return TcpOptionKind.USER_TIMEOUT;
+    case 'fastOpen':
+      return TcpOptionKind.FAST_OPEN;
+    case 'experimental':
+    case 'unknown':
+      return o.code;
+  }
 }
