@@ -209,7 +209,9 @@ function spawnIn(ns, cmd) {
   };
 }
 
-const child = (ns, mode, o) => spawnIn(ns, [process.execPath, SELF, '--child', mode, JSON.stringify(o)]);
+// --cpu-prof DIR: the children that run our stack write V8 CPU profiles there (for finding hot spots).
+let childNodeArgs = [];
+const child = (ns, mode, o) => spawnIn(ns, [process.execPath, ...childNodeArgs, SELF, '--child', mode, JSON.stringify(o)]);
 
 /** Memory per idle established connection (both endpoints counted), on the simulator. */
 async function idleMemory(n, cfg) {
@@ -243,7 +245,8 @@ async function idleMemory(n, cfg) {
 }
 
 async function main() {
-  const { values: opt } = parseArgs({ options: { mb: { type: 'string', default: '200' }, json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } } });
+  const { values: opt } = parseArgs({ options: { mb: { type: 'string', default: '200' }, json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+  if (opt['cpu-prof']) childNodeArgs = ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']];
   const mb = opt.quick ? 30 : Number(opt.mb);
   const bytes = Math.round(mb * 1e6);
   const results = { date: new Date().toISOString(), mb, runs: [], memory: [] };
@@ -261,10 +264,10 @@ async function main() {
     process.stderr.write('bench/tcp: the goodput part needs root (namespaces, raw sockets); only memory was measured\n');
   } else {
     const tag = (process.pid % 10000).toString(36);
-    const nsA = `htbn${tag}a`;
-    const nsB = `htbn${tag}b`;
-    const devA = `htbn${tag}a0`;
-    const devB = `htbn${tag}b0`;
+    const nsA = `hpbn${tag}a`;
+    const nsB = `hpbn${tag}b`;
+    const devA = `hpbn${tag}a0`;
+    const devB = `hpbn${tag}b0`;
     const A = '10.89.0.1';
     const B = '10.89.0.2';
     const work = mkdtempSync(join(tmpdir(), 'tcpls-bench-tcp-'));

@@ -217,6 +217,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const l of differenceLines(eps.client)) out.push(`  ${l}`);
   out.push('detected by the server:');
   if (eps.server) for (const l of differenceLines(eps.server)) out.push(`  ${l}`);
+  if (!a.flags.has('clean')) {
+    out.push('  (the SYN-ACK has no SACK-permitted or timestamps to lose: the server only sends them when the SYN');
+    out.push('   carried them, RFC 2018 §2 and RFC 7323 §3.2, and the SYN arrived without them)');
+  }
   out.push('');
   out.push("TCP settings the client asked the server's TCP to apply (carried inside TLS):");
   for (const q of r.appliedOptions) out.push(`  ${JSON.stringify(q.setting)}: ${q.applied ? 'applied' : `refused (${q.reason})`}`);

@@ -110,11 +110,20 @@ export async function run(argv: string[]): Promise<number> {
     const sock = net.connect({ host: url.host, port: url.port, localAddress: stack.local });
     try {
       await new Promise<void>((ok, ko) => {
-        sock.once('connect', ok);
-        sock.once('error', ko);
+        const t = setTimeout(() => ko(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        sock.once('connect', () => {
+          clearTimeout(t);
+          ok();
+        });
+        sock.once('error', (e) => {
+          clearTimeout(t);
+          ko(e);
+        });
       });
     } catch (e) {
       process.stderr.write(`tcpls get: cannot connect to ${url.host}:${url.port}: ${(e as Error).message}\n`);
+      sock.destroy();
+      if (fd !== null) closeSync(fd);
       return 1;
     }
     ep = endpointOverSocket(sock, base);
