@@ -1,21 +1,32 @@
 /**
- * Bounded byte rings for the send and receive sides. Nothing here grows: the capacity is fixed
- * at construction (the socket buffer size), so a peer can never make us allocate more.
+ * Bounded byte rings for the send and receive sides. The capacity (the socket buffer size) is a
+ * bound, not an allocation: the storage starts empty and grows on demand, by doubling (amortised
+ * O(1) per byte, no allocation per segment), up to the capacity, so a peer can never make us
+ * allocate more than the configured buffers, and an idle connection costs almost nothing.
+ * The send ring gives its storage back when it drains (every byte acknowledged); the receive ring
+ * keeps its storage while data flows and gives it back when the application has read everything.
  */
 
-/**
- * Send buffer: bytes from the oldest unacknowledged byte onward (unacked + unsent).
- * `view` returns a subarray of the ring when the range is contiguous (no copy) and a fresh copy
- * when it wraps. A view stays valid until the bytes it covers are acknowledged and the space is
- * reused by a later `append`, i.e. at least until the next `handleSegment` or `write` call.
- */
+/** Smallest storage a ring allocates: one or two segments; also the size a drained ring may keep. */
+export const RING_MIN_BYTES = 4096;
+const EMPTY_STORAGE = new Uint8Array(0);
+
+/** Next storage size for `need` bytes: at least double the current one, a power of two, <= cap. */
+function grownSize(current: number, need: number, cap: number): number {
+  let size = Math.max(RING_MIN_BYTES, current * 2);
+  while (size < need) size *= 2;
+  return Math.min(size, cap);
+}
+
 export class SendRing {
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array = EMPTY_STORAGE;
   private start = 0;
   private len = 0;
 
-  constructor(readonly capacity: number) {
-    this.buf = new Uint8Array(capacity);
+  constructor(readonly capacity: number) {}
+  /** Bytes of storage currently allocated (<= capacity). */
+  get allocated(): number {
+    return this.buf.length;
   }
   get length(): number {
     return this.len;
@@ -27,7 +38,8 @@ export class SendRing {
   append(data: Uint8Array): number {
     const n = Math.min(data.length, this.capacity - this.len);
     if (n === 0) return 0;
-    const cap = this.capacity;
+    if (this.len + n > this.buf.length) this.grow(this.len + n);
+    const cap = this.buf.length;
     const pos = (this.start + this.len) % cap;
     const first = Math.min(n, cap - pos);
     this.buf.set(data.subarray(0, first), pos);
@@ -38,7 +50,8 @@ export class SendRing {
   /** Bytes [offset, offset + n) counted from the oldest byte. */
   view(offset: number, n: number): Uint8Array {
     if (offset < 0 || n < 0 || offset + n > this.len) throw new RangeError('SendRing.view out of range');
-    const cap = this.capacity;
+    const cap = this.buf.length;
+    if (n === 0) return this.buf.subarray(0, 0);
     const pos = (this.start + offset) % cap;
     if (pos + n <= cap) return this.buf.subarray(pos, pos + n);
     const out = new Uint8Array(n);
@@ -50,9 +63,28 @@ export class SendRing {
   /** Drops the `n` oldest bytes (acknowledged). */
   consume(n: number): void {
     const k = Math.min(n, this.len);
-    this.start = (this.start + k) % this.capacity;
+    if (k === 0) return;
     this.len -= k;
-    if (this.len === 0) this.start = 0;
+    if (this.len === 0) {
+      // Drained: release the storage (views handed out keep the old bytes alive as long as needed).
+      this.start = 0;
+      if (this.buf.length > RING_MIN_BYTES) this.buf = EMPTY_STORAGE;
+      return;
+    }
+    this.start = (this.start + k) % this.buf.length;
+  }
+
+  /** Re-allocates the storage for `need` bytes, unwrapping the live bytes to offset 0. */
+  private grow(need: number): void {
+    const next = new Uint8Array(grownSize(this.buf.length, need, this.capacity));
+    const old = this.buf;
+    if (this.len > 0) {
+      const first = Math.min(this.len, old.length - this.start);
+      next.set(old.subarray(this.start, this.start + first), 0);
+      if (first < this.len) next.set(old.subarray(0, this.len - first), first);
+    }
+    this.buf = next;
+    this.start = 0;
   }
 }
 
@@ -63,7 +95,7 @@ export class SendRing {
  * advertised window never exceeds the free space.
  */
 export class RecvRing {
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array = EMPTY_STORAGE;
   private start = 0;
   private readableLen = 0;
   /** Out-of-order intervals [from, to) as offsets from RCV.NXT, sorted, disjoint, non-adjacent. */
@@ -74,8 +106,10 @@ export class RecvRing {
   constructor(
     readonly capacity: number,
     readonly maxIntervals: number,
-  ) {
-    this.buf = new Uint8Array(capacity);
+  ) {}
+  /** Bytes of storage currently allocated (<= capacity). */
+  get allocated(): number {
+    return this.buf.length;
   }
   get readable(): number {
     return this.readableLen;
@@ -94,7 +128,9 @@ export class RecvRing {
   }
 
   private writeAt(offset: number, data: Uint8Array): void {
-    const cap = this.capacity;
+    const end = this.readableLen + offset + data.length;
+    if (end > this.buf.length) this.grow(end);
+    const cap = this.buf.length;
     const pos = (this.start + this.readableLen + offset) % cap;
     const n = data.length;
     const first = Math.min(n, cap - pos);
@@ -147,13 +183,36 @@ export class RecvRing {
   read(max: number): Uint8Array {
     const n = Math.min(max, this.readableLen);
     const out = new Uint8Array(n);
-    const cap = this.capacity;
+    if (n === 0) return out;
+    const cap = this.buf.length;
     const first = Math.min(n, cap - this.start);
     out.set(this.buf.subarray(this.start, this.start + first), 0);
     if (first < n) out.set(this.buf.subarray(0, n - first), first);
-    this.start = (this.start + n) % cap;
     this.readableLen -= n;
+    if (this.readableLen === 0 && this.ooo.length === 0) {
+      // Drained: later data lands at offset 0 (no wrap); an application that has read everything
+      // gives the storage back unless it is the minimum size (a busy reader re-grows it at once).
+      this.start = 0;
+      if (this.buf.length > RING_MIN_BYTES) this.buf = EMPTY_STORAGE;
+    } else {
+      this.start = (this.start + n) % cap;
+    }
     return out;
+  }
+
+  /** Re-allocates the storage to hold `need` bytes from the read position, unwrapping to offset 0. */
+  private grow(need: number): void {
+    const old = this.buf;
+    const next = new Uint8Array(grownSize(old.length, need, this.capacity));
+    // Live bytes: the readable ones and everything up to the end of the last out-of-order interval.
+    const live = this.readableLen + (this.ooo.length > 0 ? this.ooo[this.ooo.length - 1][1] : 0);
+    if (live > 0) {
+      const first = Math.min(live, old.length - this.start);
+      next.set(old.subarray(this.start, this.start + first), 0);
+      if (first < live) next.set(old.subarray(0, live - first), first);
+    }
+    this.buf = next;
+    this.start = 0;
   }
 
   /** Forget out-of-order data (used when the connection closes). */
