@@ -65,7 +65,7 @@ async function childRecv(o) {
   const st = c.conn.stats();
   host.close();
   await l.close();
-  out({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits });
+  out({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, segmentsIn: st.segmentsReceived, segmentsOut: st.segmentsSent });
 }
 
 async function childSend(o) {
@@ -93,12 +93,22 @@ async function childSend(o) {
     });
   });
   out({ ready: true });
+  // What bounds the sender while it runs (sampled; timers fire only when the loop is free).
+  const samples = [];
+  const sampler = setInterval(() => {
+    for (const hc of host.allConnections()) {
+      const t = hc.conn.stats();
+      samples.push({ cwnd: t.cwnd, sndWnd: t.sndWnd, inFlight: t.bytesInFlight, srtt: t.srtt ?? 0, minRtt: t.minRtt ?? 0, ssthresh: t.ssthresh });
+    }
+  }, 10);
   const c = await done;
+  clearInterval(sampler);
   const cpu = process.cpuUsage(cpu0);
   const st = c.conn.stats();
   host.close();
   await l.close();
-  out({ bytes: sent, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits });
+  const med = (k) => (samples.length ? samples.map((x) => x[k]).sort((a, b) => a - b)[samples.length >> 1] : 0);
+  out({ bytes: sent, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, median: { cwnd: med('cwnd'), sndWnd: med('sndWnd'), inFlight: med('inFlight'), srtt: med('srtt'), minRtt: med('minRtt'), ssthresh: med('ssthresh'), samples: samples.length } });
 }
 
 /** Sends MTU-sized TCP packets with a wrong checksum (the peer's kernel drops them silently). */
@@ -321,6 +331,7 @@ async function main() {
         run.oursRecvMbps = (r.bytes * 8) / (r.ms * 1000);
         run.oursRecvCpuMsPerMB = r.cpuMs / mb;
         run.oursRecvRetransmits = r.retransmits;
+        run.oursRecvAcksPerSegment = r.segmentsOut / Math.max(1, r.segmentsIn);
         // Our listener -> Linux receiver.
         const sport = 9000 + (mtu === 1500 ? 1 : 2);
         const sc = child(nsB, 'send', { local: B, port: sport, bytes });
@@ -332,6 +343,7 @@ async function main() {
         run.oursSendMbps = (f.bytes * 8) / (f.ms * 1000);
         run.oursSendCpuMsPerMB = s.cpuMs / mb;
         run.oursSendRetransmits = s.retransmits;
+        run.oursSendMedian = s.median;
         // Raw-socket packet-rate ceiling: B counts what A's RawSocketLink sends in 2 s.
         const counter = child(nsB, 'count', { local: B, ms: 3500 });
         await counter.line(/ready/);

@@ -21,16 +21,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as nodeTls from 'node:tls';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-
-let ours;
-try {
-  ours = await import('@tcpls/tls');
-} catch (e) {
-  process.stderr.write(`bench/tls: cannot load @tcpls/tls (${e.message}); run npx tsc -b first\n`);
-  process.exit(1);
-}
 
 const { values: opt } = parseArgs({
   options: {
@@ -39,12 +32,31 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    // Each figure measured this many times, the implementations interleaved (A B C A B C ...),
+    // and the median reported: a busy shared machine moves single figures by +-40 %.
+    rounds: { type: 'string', default: '1' },
+    // Another build of @tcpls/tls (path to its dist/index.js), e.g. an older commit, to compare
+    // before/after in one run on the same machine: its figures appear as extra columns.
+    compare: { type: 'string' },
+    // Skip the noble provider (slow, and not what a before/after of the record layer is about).
+    'no-noble': { type: 'boolean', default: false },
   },
   // scripts/bench.mjs passes the same flags to every benchmark: ignore the ones meant for others.
   strict: false,
 });
+
+let ours;
+let other = null;
+try {
+  ours = await import('@tcpls/tls');
+  if (opt.compare) other = await import(pathToFileURL(resolve(String(opt.compare))).href);
+} catch (e) {
+  process.stderr.write(`bench/tls: cannot load @tcpls/tls (${e.message}); run npx tsc -b first\n`);
+  process.exit(1);
+}
 const MB = 1024 * 1024;
 const bulkBytes = Math.round(Number(opt.quick ? 10 : opt.mb) * MB);
+const rounds = Math.max(1, Math.floor(Number(opt.rounds) || 1));
 const nobleBulkBytes = Math.round(Number(opt.quick ? 2 : opt['noble-mb']) * MB);
 const seconds = Number(opt.quick ? 0.5 : opt.seconds);
 const INFLIGHT = 8;
@@ -63,16 +75,16 @@ const key = readFileSync(join(dir, 'key.pem'));
 
 // ---- the three implementations behind one small interface -----------------------------------
 /** impl.server(suite) -> {port, close()}; impl.connect(port, suite, session) -> Promise<{sock, session?, resumed}> */
-function oursImpl(name, provider) {
+function oursImpl(name, provider, mod = ours) {
   return {
     name,
     async server(suite) {
-      const srv = ours.createServer({ cert, key, provider, cipherSuites: suite ? [suite] : undefined, groups: ['x25519'] });
+      const srv = mod.createServer({ cert, key, provider, cipherSuites: suite ? [suite] : undefined, groups: ['x25519'] });
       return listen(srv);
     },
     connect(port, suite, session) {
       return new Promise((resolve, reject) => {
-        const sock = ours.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, provider, cipherSuites: suite ? [suite] : undefined, groups: ['x25519'], session });
+        const sock = mod.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, provider, cipherSuites: suite ? [suite] : undefined, groups: ['x25519'], session });
         let tkt = null;
         sock.on('session', (s) => {
           tkt = s;
@@ -207,19 +219,41 @@ async function bulk(impl, suiteKey, bytes) {
 }
 
 // ---- run ----------------------------------------------------------------------------------------
-const impls = [oursImpl('ours+node:crypto', ours.nodeCrypto), oursImpl('ours+noble', ours.nobleCrypto), nodeImpl];
-const results = {};
+const impls = [oursImpl('ours+node:crypto', ours.nodeCrypto)];
+if (other) impls.push(oursImpl('compare+node:crypto', other.nodeCrypto, other));
+if (!opt['no-noble']) impls.push(oursImpl('ours+noble', ours.nobleCrypto));
+impls.push(nodeImpl);
 const log = (s) => process.stderr.write(s + '\n');
+const median = (xs) => {
+  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
+  return v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const measurements = [
+  ['fullHandshake', 'full handshakes', (impl) => handshakes(impl, false)],
+  ['resumedHandshake', 'resumed handshakes', (impl) => handshakes(impl, true)],
+  ...Object.keys(SUITES).map((k) => [k, `${SUITES[k].label}`, (impl) => bulk(impl, k, impl.name === 'ours+noble' ? nobleBulkBytes : bulkBytes)]),
+];
+const samples = Object.fromEntries(impls.map((i) => [i.name, Object.fromEntries(measurements.map(([k]) => [k, []]))]));
+// Rounds outermost and implementations innermost, so load changes hit every implementation alike.
+for (const [k, label, run] of measurements) {
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of impls) {
+      log(`bench/tls: ${impl.name}: ${label}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}`);
+      samples[impl.name][k].push(await run(impl));
+    }
+  }
+}
+const results = {};
 for (const impl of impls) {
   const r = (results[impl.name] = {});
-  log(`bench/tls: ${impl.name}: full handshakes`);
-  r.fullHandshake = await handshakes(impl, false);
-  log(`bench/tls: ${impl.name}: resumed handshakes`);
-  r.resumedHandshake = await handshakes(impl, true);
+  const sm = samples[impl.name];
+  for (const k of ['fullHandshake', 'resumedHandshake']) {
+    const v = median(sm[k].map((x) => x.perSecond));
+    const notes = sm[k].map((x) => x.note).filter(Boolean);
+    r[k] = { perSecond: v, rounds: sm[k].map((x) => x.perSecond), ...(notes.length ? { note: notes.join(', ') } : {}) };
+  }
   for (const k of Object.keys(SUITES)) {
-    const bytes = impl.name === 'ours+noble' ? nobleBulkBytes : bulkBytes;
-    log(`bench/tls: ${impl.name}: ${SUITES[k].label} ${bytes / MB} MB`);
-    r[k] = await bulk(impl, k, bytes);
+    r[k] = { mbPerSecond: median(sm[k].map((x) => x.mbPerSecond)), rounds: sm[k].map((x) => x.mbPerSecond), bytes: sm[k][0].bytes, intact: sm[k].every((x) => x.intact) };
   }
 }
 
@@ -242,10 +276,13 @@ const notes = names.flatMap((n) => ['fullHandshake', 'resumedHandshake'].filter(
 
 const allIntact = names.every((n) => results[n].aes.intact && results[n].chacha.intact);
 if (opt.json) {
-  process.stdout.write(JSON.stringify({ bench: 'tls', node: process.version, bulkBytes, nobleBulkBytes, seconds, inflight: INFLIGHT, results, allIntact }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'tls', node: process.version, bulkBytes, nobleBulkBytes, seconds, inflight: INFLIGHT, rounds, compare: opt.compare ?? null, results, allIntact }, null, 2) + '\n');
 } else {
   process.stdout.write(
-    `TLS 1.3 on loopback, kernel TCP, client and server in one process (Node ${process.version}); ratios to node:tls in parentheses\n` +
+    `TLS 1.3 on loopback, kernel TCP, client and server in one process (Node ${process.version}); ratios to node:tls in parentheses` +
+      (rounds > 1 ? `; median of ${rounds} interleaved rounds` : '') +
+      (opt.compare ? `; compare = ${opt.compare}` : '') +
+      '\n' +
       lines.join('\n') +
       '\n' +
       (notes.length ? `notes: ${notes.join('; ')}\n` : ''),

@@ -1,11 +1,14 @@
 /**
- * `tcpls serve` / `tcpls get` over our TCP on RawSocketLink, across a Linux router in network
- * namespaces (client — router — server), with each nftables middlebox rule on the router and with
- * none: the file arrives intact and the client reports exactly the differences the rule causes.
- * Also the plain-TLS fallbacks against openssl both ways. Needs root, ip, nft, ethtool, openssl.
+ * `tcpls serve` / `tcpls get` over our TCP across a Linux router built by `tcpls lab up router`
+ * (client — router — server namespaces), with each kind of middlebox rule `tcpls lab middlebox`
+ * installs (mss=N, strip=NAME, strip=KIND) and with none: the file arrives intact and the client
+ * reports exactly the differences the rule causes. Over RawSocketLink, and over PcapLink on both
+ * ends (foreign addresses answered by the link's own ARP; replies to the off-link client go through
+ * the default gateway). Also the plain-TLS fallbacks against openssl both ways. Needs root, ip,
+ * nft, ethtool, openssl.
  *
- * Offloads: TSO/GSO/GRO and checksum offload are turned off on every veth (as the acceptance check
- * does), so our stack sees real, checksummed segments.
+ * Offloads: the lab turns TSO/GSO/GRO and checksum offload off on every veth, so our stack sees
+ * real, checksummed segments.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -91,16 +94,24 @@ async function stop(p: ChildProcess | null): Promise<void> {
 
 const fieldsOf = (diffs: { direction: string; field: string }[]) => diffs.map((d) => `${d.direction} ${d.field}`).sort();
 
-describeIf(reason(), 'tcpls serve/get over RawSocketLink across a Linux router with nftables middleboxes', () => {
-  const P = `hq${uniqueTag()}`;
-  const C = `${P}-c`;
-  const R = `${P}-r`;
-  const S = `${P}-s`;
-  const table = `${P}mbox`;
-  const serverIp = '10.77.2.2';
+interface Lab {
+  client: { ns: string; v4: string };
+  server: { ns: string; v4: string };
+}
+
+describeIf(reason(), 'tcpls serve/get across `tcpls lab up router`, with each middlebox rule and with none', () => {
+  const P = `hs${uniqueTag()}`;
+  let lab: Lab;
+  let C = '';
+  let S = '';
+  let serverIp = '';
+  /** Foreign addresses for the pcap links (the kernel does not own them). */
+  let pcapServerIp = '';
+  let pcapClientIp = '';
   let dir = '';
   let want = '';
   let server: { proc: ChildProcess; log: () => string } | null = null;
+  let pcapServer: { proc: ChildProcess; log: () => string } | null = null;
 
   beforeAll(async () => {
     buildDist();
@@ -110,74 +121,78 @@ describeIf(reason(), 'tcpls serve/get over RawSocketLink across a Linux router w
     writeFileSync(join(dir, 'small.txt'), 'hello over plain TLS\n');
     want = createHash('sha256').update(file).digest('hex');
     sh(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=localhost']);
-    for (const n of [C, R, S]) {
-      sh(['ip', 'netns', 'add', n]);
-      sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
-    }
-    sh(['ip', 'link', 'add', `${P}c0`, 'netns', C, 'type', 'veth', 'peer', 'name', `${P}r0`, 'netns', R]);
-    sh(['ip', 'link', 'add', `${P}s0`, 'netns', S, 'type', 'veth', 'peer', 'name', `${P}r1`, 'netns', R]);
-    sh(['ip', '-n', C, 'addr', 'add', '10.77.1.2/24', 'dev', `${P}c0`]);
-    sh(['ip', '-n', R, 'addr', 'add', '10.77.1.1/24', 'dev', `${P}r0`]);
-    sh(['ip', '-n', S, 'addr', 'add', `${serverIp}/24`, 'dev', `${P}s0`]);
-    sh(['ip', '-n', R, 'addr', 'add', '10.77.2.1/24', 'dev', `${P}r1`]);
-    for (const [n, d] of [[C, `${P}c0`], [R, `${P}r0`], [R, `${P}r1`], [S, `${P}s0`]]) {
-      sh(['ip', '-n', n, 'link', 'set', d, 'up']);
-      sh(['ip', 'netns', 'exec', n, 'ethtool', '-K', d, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off']);
-    }
-    sh(['ip', '-n', C, 'route', 'add', 'default', 'via', '10.77.1.1']);
-    sh(['ip', '-n', S, 'route', 'add', 'default', 'via', '10.77.2.1']);
-    sh(['ip', 'netns', 'exec', R, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    server = await startIn(S, ['node', cli, 'serve', '--port', '4443', '--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem'), '--dir', dir, '--link', 'raw'], /serving/);
+    const j = JSON.parse(sh(['node', cli, 'lab', 'up', 'router', '--prefix', P, '--json'])) as {
+      endpoints: { client: { v4: string }; server: { v4: string } };
+      namespaces: { name: string; role: string }[];
+    };
+    const ns = (role: string) => j.namespaces.find((n) => n.role === role)!.name;
+    lab = { client: { ns: ns('client'), v4: j.endpoints.client.v4 }, server: { ns: ns('server'), v4: j.endpoints.server.v4 } };
+    C = lab.client.ns;
+    S = lab.server.ns;
+    serverIp = lab.server.v4;
+    // .2 is the host, .1 the router: .77 is free in both /24s.
+    pcapServerIp = serverIp.replace(/\.\d+$/, '.77');
+    pcapClientIp = lab.client.v4.replace(/\.\d+$/, '.77');
+    const cert = ['--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem'), '--dir', dir];
+    server = await startIn(S, ['node', cli, 'serve', '--port', '4443', ...cert, '--link', 'raw'], /serving/);
+    pcapServer = await startIn(S, ['node', cli, 'serve', '--port', '4443', ...cert, '--link', 'pcap', '--local', pcapServerIp], /serving/);
   }, 60_000);
 
   afterAll(async () => {
     await stop(server?.proc ?? null);
-    for (const n of [C, R, S]) {
-      try {
-        sh(['ip', 'netns', 'del', n]);
-      } catch {
-        /* already gone */
+    await stop(pcapServer?.proc ?? null);
+    try {
+      sh(['node', cli, 'lab', 'down', '--prefix', P]);
+    } catch {
+      for (const n of [`${P}-client`, `${P}-router`, `${P}-server`]) {
+        try {
+          sh(['ip', 'netns', 'del', n]);
+        } catch {
+          /* already gone */
+        }
       }
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  function setRules(rules: string[]): void {
-    try {
-      sh(['ip', 'netns', 'exec', R, 'nft', 'delete', 'table', 'inet', table]);
-    } catch {
-      /* none yet */
-    }
-    if (rules.length === 0) return;
-    sh(['ip', 'netns', 'exec', R, 'nft', '-f', '-'], `table inet ${table} {\n chain fw {\n  type filter hook forward priority mangle; policy accept;\n  ${rules.join('\n  ')}\n }\n}\n`);
+  function setRules(rules: string): void {
+    sh(['node', cli, 'lab', 'middlebox', '--prefix', P, ...(rules === '' ? ['--clear'] : [rules])]);
   }
 
-  async function get(): Promise<{ sha256: string; bytes: number; optionDifferences: { direction: string; field: string; sent: unknown; seen: unknown }[]; mode: string }> {
+  type GetReport = { sha256: string; bytes: number; optionDifferences: { direction: string; field: string; sent: unknown; seen: unknown }[]; mode: string };
+
+  async function get(extra: string[] = [], ip = serverIp, link = ['--link', 'raw']): Promise<GetReport> {
     const out = join(dir, `out-${Math.random().toString(36).slice(2)}.bin`);
-    const r = await runIn(C, ['node', cli, 'get', `tcpls://${serverIp}:4443/f.bin`, '-o', out, '--insecure', '--json', '--link', 'raw']);
-    if (r.code !== 0) throw new Error(`get failed (${r.code}): ${r.stderr}\nserver: ${server?.log().slice(-500)}`);
-    const j = JSON.parse(r.stdout);
+    const r = await runIn(C, ['node', cli, 'get', `tcpls://${ip}:4443/f.bin`, '-o', out, '--insecure', '--json', ...link, ...extra]);
+    if (r.code !== 0) throw new Error(`get failed (${r.code}): ${r.stderr}\nserver: ${(ip === serverIp ? server : pcapServer)?.log().slice(-500)}`);
+    const j = JSON.parse(r.stdout) as GetReport;
     expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(want);
     rmSync(out, { force: true });
     return j;
   }
 
-  const cases: { name: string; rules: string[]; expect: string[] }[] = [
-    { name: 'no rule: no difference', rules: [], expect: [] },
-    { name: 'MSS set to 1200 on SYN and SYN-ACK', rules: ['tcp flags syn tcp option maxseg size set 1200'], expect: ['me-to-peer mss', 'peer-to-me mss'] },
-    // Stripped from our SYN, so the server's SYN-ACK never carries it: only our SYN differs.
-    { name: 'reset tcp option sack-perm', rules: ['reset tcp option sack-perm'], expect: ['me-to-peer nop-padding', 'me-to-peer sackPermitted'] },
-    { name: 'reset tcp option timestamp', rules: ['reset tcp option timestamp'], expect: ['me-to-peer nop-padding', 'me-to-peer timestamps'] },
+  // One case per kind of rule `tcpls lab middlebox` installs (see `tcpls lab up --help`).
+  // Options stripped from our SYN never come back in the server's SYN-ACK (a TCP answers only what
+  // it received), so only our SYN (me-to-peer) differs; `mss=N` rewrites SYN and SYN-ACK.
+  const cases: { rules: string; extra?: string[]; expect: string[] }[] = [
+    { rules: '', expect: [] },
+    { rules: 'mss=1200', expect: ['me-to-peer mss', 'peer-to-me mss'] },
+    { rules: 'strip=sack-perm', expect: ['me-to-peer nop-padding', 'me-to-peer sackPermitted'] },
+    { rules: 'strip=timestamp', expect: ['me-to-peer nop-padding', 'me-to-peer timestamps'] },
+    { rules: 'strip=wscale', expect: ['me-to-peer nop-padding', 'me-to-peer wscale'] },
+    { rules: 'strip=254', extra: ['--exp-option'], expect: ['me-to-peer nop-padding', 'me-to-peer option:254'] },
+    // The experimental option crosses a clean router untouched: no difference.
+    { rules: '', extra: ['--exp-option'], expect: [] },
     {
-      name: 'all three (the acceptance middlebox)',
-      rules: ['tcp flags syn tcp option maxseg size set 1200', 'reset tcp option sack-perm', 'reset tcp option timestamp'],
+      rules: 'mss=1200,strip=sack-perm,strip=timestamp',
       expect: ['me-to-peer mss', 'me-to-peer nop-padding', 'me-to-peer sackPermitted', 'me-to-peer timestamps', 'peer-to-me mss'],
     },
   ];
   for (const c of cases) {
-    test(`router rule ${c.name}: file intact, exactly the differences the rule causes`, async () => {
+    const name = `${c.rules || 'no rule'}${c.extra ? ` (get ${c.extra.join(' ')})` : ''}`;
+    test(`RawSocketLink, router rule ${name}: file intact, exactly the differences the rule causes`, async () => {
       setRules(c.rules);
-      const j = await get();
+      const j = await get(c.extra);
       expect(j.mode).toBe('tcpls');
       expect(j.bytes).toBe(1_000_000);
       expect(j.sha256).toBe(want);
@@ -186,8 +201,18 @@ describeIf(reason(), 'tcpls serve/get over RawSocketLink across a Linux router w
     }, 60_000);
   }
 
+  for (const c of [cases[0], cases[1]]) {
+    test(`PcapLink on both ends (foreign addresses, off-link via the gateway), router rule ${c.rules || 'no rule'}: file intact, exactly its differences`, async () => {
+      setRules(c.rules);
+      const j = await get([], pcapServerIp, ['--link', 'pcap', '--local', pcapClientIp]);
+      expect(j.mode).toBe('tcpls');
+      expect(j.sha256).toBe(want);
+      expect(fieldsOf(j.optionDifferences)).toEqual([...c.expect].sort());
+    }, 60_000);
+  }
+
   test('fallback: tcpls get (raw link) against openssl s_server -www works as plain TLS and says so', async () => {
-    setRules([]);
+    setRules('');
     const o = await startIn(S, ['openssl', 's_server', '-accept', '4444', '-cert', join(dir, 'c.pem'), '-key', join(dir, 'k.pem'), '-www', '-tls1_3'], /ACCEPT/);
     try {
       const r = await runIn(C, ['node', cli, 'get', `tcpls://${serverIp}:4444/`, '--insecure', '--json', '--link', 'raw']);
@@ -204,7 +229,7 @@ describeIf(reason(), 'tcpls serve/get over RawSocketLink across a Linux router w
   }, 60_000);
 
   test('fallback: openssl s_client against tcpls serve (raw link) gets the file over HTTP/1.0', async () => {
-    setRules([]);
+    setRules('');
     const r = await runIn(C, ['sh', '-c', `(printf 'GET /small.txt HTTP/1.0\\r\\n\\r\\n'; sleep 2) | timeout 10 openssl s_client -connect ${serverIp}:4443 -quiet -tls1_3 2>/dev/null`]);
     expect(r.stdout).toMatch(/^HTTP\/1\.0 200 OK/);
     expect(r.stdout).toContain('hello over plain TLS');

@@ -2,7 +2,7 @@
  * TCPLS end to end on the simulator: our TCP (Host on a SimNetwork) + TLS 1.3 + TCPLS, driven by
  * the synchronous TcplsEndpoint on the virtual clock. Everything is seeded, so each run is the same.
  */
-import { dropIf, ecnBleach, isnShift, mssClamp, stripOptions, windowRewrite, type Middlebox } from '@tcpls/link';
+import { dropIf, dropSynOptions, ecnBleach, isnShift, mssClamp, stripOptions, windowRewrite, type Middlebox } from '@tcpls/link';
 import type { TcpOption } from '@tcpls/tcp';
 import type { OptionDifference } from '@tcpls/tcpls';
 import { StreamApp, seeded, simSession } from './harness';
@@ -67,6 +67,11 @@ describe('TCPLS over our TCP on the simulator', () => {
       expect: ['me-to-peer nop-padding', 'me-to-peer option:254', 'peer-to-me nop-padding', 'peer-to-me option:254'],
     },
     {
+      name: 'stripOptions window scale: our SYN loses it (NOPs instead); the SYN-ACK then carries none',
+      mb: [stripOptions([3])],
+      expect: ['me-to-peer nop-padding', 'me-to-peer wscale'],
+    },
+    {
       name: 'isnShift: the sequence number of our SYN (the SYN-ACK only has its ACK number shifted back)',
       mb: [isnShift(100_000)],
       expect: ['me-to-peer isn'],
@@ -95,6 +100,15 @@ describe('TCPLS over our TCP on the simulator', () => {
       c.check?.(cd);
     });
   }
+
+  test('middlebox dropSynOptions (SYNs carrying SACK-permitted are dropped): no connection, so no session and no claimed difference', () => {
+    // Our TCP retransmits its SYN unchanged (it does not retry without options), so nothing gets through.
+    const t = simSession({ seed: 3, middleboxes: [dropSynOptions([4])] });
+    t.runUntil(() => false, 5000);
+    expect(t.client.mode).toBe('handshake');
+    expect(t.client.stats().optionDifferences).toBeNull();
+    expect(t.servers).toHaveLength(0);
+  });
 
   test('an applied user timeout ends a blackholed connection at the stated time (RFC 5482 via TCPLS)', () => {
     let blackhole = false;

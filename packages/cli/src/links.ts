@@ -8,7 +8,11 @@
  *   of the namespace (IPv4 first). The link installs its RST guard and reserves our ports.
  * - pcap (PcapLink): an address the kernel does NOT own, given with --local; the device is the one
  *   of the route to the remote (or, for a server, the route to that address), the prefix length that
- *   of the device's address in the same family, the gateway the route's gateway if any.
+ *   of the device's address in the same family. The PcapLink sends on-link destinations (within
+ *   that prefix) directly and everything else to one gateway: the gateway of the route to the
+ *   remote when there is one, else the namespace's default gateway on that device. (A server has
+ *   no remote: the route to its own on-link address has no gateway, so without the default route
+ *   its replies to clients behind a router would be lost.)
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -71,6 +75,16 @@ export function routeTo(address: string): RouteInfo | null {
     return r[0] ?? null;
   } catch {
     return null;
+  }
+}
+
+/** The gateway of the default route of one family on `dev` (the first one), if any. */
+export function defaultGateway(family: 4 | 6, dev: string): string | undefined {
+  try {
+    const r = ipJson([family === 6 ? '-6' : '-4', 'route', 'show', 'default']) as RouteInfo[];
+    return (r.find((x) => x.dev === dev && x.gateway) ?? undefined)?.gateway;
+  } catch {
+    return undefined;
   }
 }
 
@@ -173,6 +187,7 @@ async function openPcap(o: OpenLinkOptions): Promise<OpenedLink> {
   const fam = isIP(address) as 4 | 6;
   const onDev = globalAddresses().filter((a) => a.ifname === r.dev && a.family === fam);
   const prefixLength = onDev[0]?.prefixlen;
-  const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway: r.gateway, mac: stableMac(r.dev, address) });
+  const gateway = r.gateway ?? defaultGateway(fam, r.dev);
+  const link = await PcapLink.open({ device: r.dev, address, prefixLength, gateway, mac: stableMac(r.dev, address) });
   return { kind: 'pcap', io: link, address, device: r.dev, description: `pcap ${address} (${link.mac}) on ${r.dev} (mtu ${link.mtu})` };
 }

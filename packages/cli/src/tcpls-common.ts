@@ -10,10 +10,30 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { Host, systemClock } from '@tcpls/tcp';
-import type { OptionDifference, TcplsEndpoint, TcplsEvent, TcplsStream } from '@tcpls/tcpls';
+import { type LinkParams, type Middlebox, SimNetwork } from '@tcpls/link';
+import { Host, type TcpConfig, systemClock } from '@tcpls/tcp';
+import type { TcpOption } from '@tcpls/tcp/wire';
+import {
+  type ApplyPolicy,
+  type JsonTrace,
+  type OptionDifference,
+  type TcplsEndpoint,
+  type TcplsEvent,
+  type TcplsStream,
+  connectOverHost,
+  listenOverHost,
+  seededRandom,
+  selfSignedCertificate,
+} from '@tcpls/tcpls';
 import { UsageError } from './args.js';
 import { openLink } from './links.js';
+
+/**
+ * An RFC 6994 experimental option (kind 254, ExID 0x7c15, two data bytes) that `tcpls demo` and
+ * `tcpls get --exp-option` add to the SYN, so that a middlebox stripping unknown options has
+ * something to strip and the cross-check something to detect.
+ */
+export const EXPERIMENT_OPTION: TcpOption = { kind: 'experimental', code: 254, exid: 0x7c15, data: new Uint8Array([0x01, 0x02]) };
 
 /** Longest request line accepted (hostile input: bounded). */
 export const MAX_REQUEST = 4096;
@@ -455,13 +475,15 @@ const FIELD_NAMES: Record<string, string> = {
   timestamps: 'timestamps',
   userTimeout: 'user timeout',
   'options-order': 'option order',
-  'nop-padding': 'NOP padding',
+  'nop-padding': 'NOPs',
 };
 
-function show(v: unknown): string {
-  if (v === null) return 'absent';
+function show(v: unknown, field = ''): string {
+  if (v === null || v === undefined) return 'absent';
   if (v === true) return 'present';
   if (v === false) return 'absent';
+  if (field === 'timestamps' && typeof v === 'object' && 'tsVal' in (v as object)) return `present (TSval ${(v as { tsVal: number }).tsVal})`;
+  if (field.startsWith('option:') && typeof v === 'string') return `present (bytes ${v})`;
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
@@ -471,7 +493,8 @@ export function formatDifference(d: OptionDifference, role: 'client' | 'server' 
   const theirs = role === 'client' ? "the server's SYN-ACK" : "the client's SYN";
   const seg = d.direction === 'me-to-peer' ? ours : theirs;
   const name = d.field.startsWith('option:') ? `option ${d.field.slice(7)}` : (FIELD_NAMES[d.field] ?? d.field);
-  return `${seg}: ${name} ${show(d.sent)} → ${show(d.seen)}`;
+  const why = d.field === 'nop-padding' ? ' (removed options were overwritten with NOPs)' : '';
+  return `${seg}: ${name} ${show(d.sent, d.field)} → ${show(d.seen, d.field)}${why}`;
 }
 
 /** The negotiated TCP / TLS / TCPLS parameters of an endpoint, for text and JSON. */
@@ -595,4 +618,79 @@ export async function openUserHost(o: { link: 'raw' | 'pcap'; local?: string; re
         await link.io.close();
       })()),
   };
+}
+
+/** Addresses and port of the simulated client and server (`tcpls demo`, the simulator tests). */
+export const SIM_CLIENT = '10.0.0.1';
+export const SIM_SERVER = '10.0.0.2';
+export const SIM_PORT = 443;
+
+export interface SimPairOptions {
+  /** Seeds the network, both TCPs (ISNs), both TLS ends and the tokens [1]. */
+  seed?: number;
+  /** The one link between client and server (rate, delay, loss, queue, ...). */
+  link?: LinkParams;
+  middleboxes?: Middlebox[];
+  clientTcp?: Partial<TcpConfig>;
+  serverTcp?: Partial<TcpConfig>;
+  clientPolicy?: ApplyPolicy;
+  serverPolicy?: ApplyPolicy;
+  /** false: that end is a plain TLS 1.3 peer (no tcpls extension), for the fallback cases. */
+  clientTcpls?: boolean;
+  serverTcpls?: boolean;
+  /** JSON-lines traces of the TCPLS endpoints and of the TCP hosts. */
+  clientTrace?: JsonTrace;
+  serverTrace?: JsonTrace;
+  clientTcpTrace?: JsonTrace;
+  serverTcpTrace?: JsonTrace;
+  /** Called synchronously when the server accepts, before any byte is processed (set handlers here). */
+  onServer?: (ep: TcplsEndpoint) => void;
+}
+
+/**
+ * A TCPLS client and server over our TCP on the simulator: two Hosts joined by one simulated link
+ * (with optional middleboxes), the server listening on SIM_PORT, the client connecting at once.
+ * Everything is seeded and runs on the virtual clock; `runUntil` drives it.
+ */
+export function simPair(o: SimPairOptions = {}) {
+  const seed = o.seed ?? 1;
+  const rnd = (k: number) => seededRandom(seed * 7 + k);
+  const sim = new SimNetwork({ seed });
+  const ch = sim.addHost('client', { addresses: [SIM_CLIENT] });
+  const sh = sim.addHost('server', { addresses: [SIM_SERVER] });
+  const link = sim.connect(ch, sh, { name: 'path', ...o.link, middleboxes: o.middleboxes ?? [] });
+  const clientHost = new Host({ io: ch, clock: sim.clock, addresses: [SIM_CLIENT], random: rnd(1), trace: o.clientTcpTrace });
+  const serverHost = new Host({ io: sh, clock: sim.clock, addresses: [SIM_SERVER], random: rnd(2), trace: o.serverTcpTrace });
+  const cert = selfSignedCertificate();
+  const servers: TcplsEndpoint[] = [];
+  listenOverHost(
+    serverHost,
+    SIM_PORT,
+    {
+      random: rnd(3),
+      tls: { certificateChain: cert.chain, privateKey: cert.key, tcpls: o.serverTcpls },
+      policy: o.serverPolicy,
+      trace: o.serverTrace,
+      tcp: o.serverTcp,
+    },
+    (ep) => {
+      servers.push(ep);
+      o.onServer?.(ep);
+    },
+  );
+  const { endpoint: client, connection } = connectOverHost(
+    clientHost,
+    { address: SIM_SERVER, port: SIM_PORT },
+    { random: rnd(4), tls: { serverName: 'localhost', verifier: null, tcpls: o.clientTcpls }, policy: o.clientPolicy, trace: o.clientTrace, tcp: o.clientTcp },
+  );
+  /** Runs the simulation until `done()` or `limitMs` of virtual time. */
+  const runUntil = (done: () => boolean, limitMs = 60_000, maxEvents = 5_000_000): void => {
+    const end = sim.now + limitMs;
+    while (!done() && sim.now < end) {
+      const next = sim.nextEventTime;
+      if (next === null) break;
+      sim.run(Math.min(next, end), { maxEvents });
+    }
+  };
+  return { sim, link, client, connection, servers, clientHost, serverHost, runUntil };
 }

@@ -7,4 +7,5 @@ export * from './interfaces.js';
 export * from './options-check.js';
 export * from './session.js';
 export * from './tls-glue.js';
+export * from './seeded.js';
 export * from './driver/index.js';

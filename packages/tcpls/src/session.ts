@@ -59,9 +59,27 @@ export interface TcplsSessionOptions {
   policy?: ApplyPolicy;
   /** Server: tokens handed out in New Token frames after the handshake (default 4). */
   tokensInAdvance?: number;
-  /** Bytes `write` accepts per stream before it returns short (default 256 KiB). */
+  /** Bytes `write` accepts per stream before it returns short (default 1 MiB). */
   sendBufferLimit?: number;
+  /**
+   * Our receive window per stream (default 1 MiB): how far past what the application has read the
+   * peer may send. Announced to the peer in a Max Stream Data frame when a stream opens (when it is
+   * above the profile's initial credit) and refreshed as the application reads
+   * (docs/wire-format.md §3.11). Bounded below by the initial credit.
+   */
+  receiveWindow?: number;
+  /**
+   * Record ACK policy (docs/wire-format.md §3.3): acknowledge after this many ack-eliciting records
+   * on a connection (default 16), or at the latest `maxAckDelay` ms after the first unacknowledged
+   * one (default 25); a Ping is acknowledged at once, and a pending ACK rides along on any record
+   * the connection sends anyway. 1 acknowledges every record.
+   */
+  ackEveryRecords?: number;
+  maxAckDelay?: number;
 }
+
+/** Default receive window per stream (bytes). */
+export const DEFAULT_RECEIVE_WINDOW = 1024 * 1024;
 
 export type TcplsEvent =
   | { type: 'stream-opened'; streamId: number }
@@ -98,7 +116,10 @@ export interface TcplsStream {
   write(data: Uint8Array): number;
   /** Queues a FIN after the queued data. */
   end(): void;
-  /** Takes up to `max` contiguous received bytes; null when none are buffered. Frees credit. */
+  /**
+   * Takes up to `max` contiguous received bytes, without copying: at most one received chunk per
+   * call (loop until null to drain). Null when none are buffered. Frees credit.
+   */
   read(max?: number): Uint8Array | null;
   /** Bytes buffered for reading. */
   readonly readable: number;
@@ -148,6 +169,12 @@ interface Connection {
   highestAckedSeq: bigint;
   highestReceivedSeq: bigint;
   ackPending: boolean;
+  /** Ack-eliciting records received since our last ACK on this connection. */
+  unackedRecords: number;
+  /** When the pending ACK must go at the latest (ms; Infinity when none is pending). */
+  ackDeadline: number;
+  /** An ACK must go with the next flush (a Ping arrived, or the threshold or deadline was reached). */
+  ackNow: boolean;
   /** Frames that must go on this connection (reports, pings). */
   control: Frame[];
   pings: { seq: bigint; sentAt: number }[];
@@ -180,10 +207,11 @@ class StreamState {
   forgotten = false;
   constructor(
     readonly id: number,
-    window: number,
+    /** Credit the peer has before any Max Stream Data (the profile's initial window). */
+    initialCredit: number,
   ) {
-    this.sendMax = window;
-    this.maxGranted = window;
+    this.sendMax = initialCredit;
+    this.maxGranted = initialCredit;
   }
   get readEnded(): boolean {
     return this.finalSize !== null && this.readOffset === this.finalSize;
@@ -197,7 +225,13 @@ export class TcplsSession {
   private readonly policy: ApplyPolicy;
   private readonly tokensInAdvance: number;
   private readonly sendBufferLimit: number;
+  /** The profile's initial per-stream credit: what each side may send before any announcement. */
+  private readonly initialCredit: number;
+  /** Our receive window per stream (announced; ≥ initialCredit). */
   private readonly window: number;
+  private readonly ackEvery: number;
+  private readonly maxAckDelay: number;
+  private readonly ackSize: number;
   private readonly scheduler: ConnectionScheduler;
 
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -227,8 +261,12 @@ export class TcplsSession {
     this.random = opts.random;
     this.policy = opts.policy ?? defaultApplyPolicy;
     this.tokensInAdvance = opts.tokensInAdvance ?? 4;
-    this.sendBufferLimit = opts.sendBufferLimit ?? 256 * 1024;
-    this.window = this.profile.limits.initialStreamWindow;
+    this.sendBufferLimit = opts.sendBufferLimit ?? 1024 * 1024;
+    this.initialCredit = this.profile.limits.initialStreamWindow;
+    this.window = Math.max(this.initialCredit, Math.floor(opts.receiveWindow ?? DEFAULT_RECEIVE_WINDOW));
+    this.ackEvery = Math.max(1, Math.floor(opts.ackEveryRecords ?? 16));
+    this.maxAckDelay = Math.max(0, opts.maxAckDelay ?? 25);
+    this.ackSize = this.profile.frameSize({ type: 'ack', connectionId: 0, highestSeq: 0n });
     this.scheduler = opts.scheduler ?? lowestIdScheduler;
     // draft §4.3: client-opened streams are even, server-opened odd.
     this.nextLocalStream = this.role === 'client' ? 0 : 1;
@@ -257,6 +295,9 @@ export class TcplsSession {
       highestAckedSeq: -1n,
       highestReceivedSeq: -1n,
       ackPending: false,
+      unackedRecords: 0,
+      ackDeadline: Infinity,
+      ackNow: false,
       control: [],
       pings: [],
       lastReport: null,
@@ -352,8 +393,9 @@ export class TcplsSession {
     const id = this.nextLocalStream;
     if (id > 0xffffffff) throw new TcplsError('api-misuse', 'stream ids exhausted');
     this.nextLocalStream += 2;
-    const s = new StreamState(id, this.window);
+    const s = new StreamState(id, this.initialCredit);
     this.streams.set(id, s);
+    this.announceWindow(s);
     return this.handle(s);
   }
 
@@ -404,20 +446,25 @@ export class TcplsSession {
     s.endRequested = true;
   }
 
+  /**
+   * docs/wire-format.md §3.11: a receive window above the profile's initial credit is announced as
+   * soon as the stream exists, so the peer's sender never has to assume our window equals its own.
+   */
+  private announceWindow(s: StreamState): void {
+    if (this.window <= s.maxGranted) return;
+    s.maxGranted = this.window;
+    this.control.push({ type: 'max-stream-data', streamId: s.id, maxOffset: BigInt(s.maxGranted) });
+  }
+
   private streamRead(s: StreamState, max = Infinity): Uint8Array | null {
     if (s.readableBytes === 0) return null;
-    const n = Math.min(max, s.readableBytes);
+    // Zero-copy: hands out (a prefix of) the oldest buffered chunk; callers loop until null.
+    const head = s.ready[0];
+    const n = Math.min(max, head.length);
     if (n <= 0) return null;
-    const out = new Uint8Array(n);
-    let p = 0;
-    while (p < n) {
-      const head = s.ready[0];
-      const take = Math.min(head.length, n - p);
-      out.set(head.subarray(0, take), p);
-      p += take;
-      if (take === head.length) s.ready.shift();
-      else s.ready[0] = head.subarray(take);
-    }
+    const out = n === head.length ? head : head.subarray(0, n);
+    if (n === head.length) s.ready.shift();
+    else s.ready[0] = head.subarray(n);
     s.readableBytes -= n;
     s.readOffset += n;
     // docs/wire-format.md §3.11: grant more credit once half a window has been consumed.
@@ -539,12 +586,21 @@ export class TcplsSession {
       c.recordsReceived++;
       if (seq > c.highestReceivedSeq) c.highestReceivedSeq = seq;
       let eliciting = false;
+      let pinged = false;
       for (const f of frames) {
         if (isAckEliciting(f)) eliciting = true;
+        if (f.type === 'ping') pinged = true;
         this.handleFrame(c, f, now, touched);
         if (this.closed) return; // a Connection Reset ended the session
       }
-      if (eliciting) c.ackPending = true;
+      if (eliciting) {
+        // docs/wire-format.md §3.3: ACKs exist for failover, so they are batched; a Ping is
+        // answered at once because its sender measures the RTT with it.
+        c.ackPending = true;
+        c.unackedRecords++;
+        if (c.ackDeadline === Infinity) c.ackDeadline = now + this.maxAckDelay;
+        if (pinged || c.unackedRecords >= this.ackEvery) c.ackNow = true;
+      }
     } catch (e) {
       if (e instanceof TcplsError && e.alert !== undefined) {
         this.fail(e);
@@ -675,7 +731,9 @@ export class TcplsSession {
       this.peerError('stream-limit', `peer would have ${open + adding} streams open, limit ${this.profile.limits.maxPeerStreams}`);
     }
     for (let sid = this.nextPeerStream; sid <= id; sid += 2) {
-      this.streams.set(sid, new StreamState(sid, this.window));
+      const s = new StreamState(sid, this.initialCredit);
+      this.streams.set(sid, s);
+      this.announceWindow(s);
       this.events.push({ type: 'stream-opened', streamId: sid });
     }
     this.nextPeerStream = id + 2;
@@ -805,10 +863,7 @@ export class TcplsSession {
     if (!primary) throw new TcplsError('api-misuse', `scheduler picked connection ${pick}, which is not open`);
     for (const c of open) {
       const b = new RecordBuilder(this.recordLimit(c), (f) => this.profile.frameSize(f), (frames) => this.sendRecordOn(c, frames, now));
-      if (c.ackPending) {
-        c.ackPending = false;
-        b.add({ type: 'ack', connectionId: c.id, highestSeq: c.highestReceivedSeq });
-      }
+      if (c.ackPending && (c.ackNow || now >= c.ackDeadline || this.state === 'closing')) b.add(this.takeAck(c));
       for (const f of c.control) b.add(f);
       c.control = [];
       if (c === primary) {
@@ -816,10 +871,40 @@ export class TcplsSession {
         this.control = [];
         this.addStreamData(b, c);
       }
+      // A pending ACK rides along for free in a record that goes anyway (never a record of its own).
+      if (c.ackPending && b.pendingBytes() > 0 && b.room() >= this.ackSize && this.capacityLeft(c, b) >= this.ackSize) b.add(this.takeAck(c));
       b.flushRecord();
     }
     for (const s of [...this.streams.values()]) this.maybeForget(s);
     if (this.state === 'closing' && this.nothingPending()) this.finishGracefulClose();
+  }
+
+  /** Frame bytes the connection's channel still takes in the record being built (Infinity: no limit). */
+  private capacityLeft(c: Connection, b: RecordBuilder): number {
+    // TLS 1.3 record overhead: 5-byte header, content type, 16-byte tag.
+    return c.channel.sendCapacity ? c.channel.sendCapacity() - b.pendingBytes() - 22 : Infinity;
+  }
+
+  private takeAck(c: Connection): Frame {
+    c.ackPending = false;
+    c.ackNow = false;
+    c.unackedRecords = 0;
+    c.ackDeadline = Infinity;
+    return { type: 'ack', connectionId: c.id, highestSeq: c.highestReceivedSeq };
+  }
+
+  /**
+   * When `flush` next has timed work to do (a delayed ACK), in the caller's `now` units; null when
+   * nothing waits. Drivers arm one timer for it and call `flush(now)` then.
+   */
+  nextTimeout(): number | null {
+    if (this.state === 'closed') return null;
+    let t = Infinity;
+    for (const c of this.conns.values()) {
+      if (c.closed || !c.ackPending) continue;
+      t = Math.min(t, c.ackNow ? 0 : c.ackDeadline);
+    }
+    return t === Infinity ? null : t;
   }
 
   private sendRecordOn(c: Connection, frames: Frame[], now: number): void {
@@ -840,8 +925,6 @@ export class TcplsSession {
     const start = this.rrStart++ % ids.length;
     const order = [...ids.slice(start), ...ids.slice(0, start)];
     const limit = this.recordLimit(c);
-    // TLS 1.3 record overhead: 5-byte header, content type, 16-byte tag.
-    const RECORD_OVERHEAD = 22;
     let progress = true;
     while (progress) {
       progress = false;
@@ -851,11 +934,7 @@ export class TcplsSession {
         if (s.queued === 0 && !wantsFin) continue;
         if (b.room() < STREAM_FRAME_OVERHEAD + 1) b.flushRecord();
         let n = Math.min(b.room() - STREAM_FRAME_OVERHEAD, s.sendMax - s.sendOffset, s.queued, 0xffff, limit);
-        if (c.channel.sendCapacity) {
-          const cap = c.channel.sendCapacity() - b.pendingBytes() - RECORD_OVERHEAD - STREAM_FRAME_OVERHEAD;
-          n = Math.min(n, Math.max(0, cap));
-        }
-        n = Math.max(0, n);
+        n = Math.max(0, Math.min(n, this.capacityLeft(c, b) - STREAM_FRAME_OVERHEAD));
         const fin = wantsFin && s.queued - n === 0;
         if (n === 0 && !fin) continue;
         const data = takeBytes(s, n);

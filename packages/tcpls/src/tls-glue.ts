@@ -139,7 +139,14 @@ const MAX_CIPHERTEXT = 16384 + 256;
  * on 'handshake-done' is fine: records after it are fed one at a time).
  */
 export class TlsRecordChannel implements RecordChannel {
-  private buf = new Uint8Array(0);
+  /**
+   * Received bytes not yet handed to TLS, kept as the pieces TCP delivered: they are joined only
+   * once a whole record is there, so many small reads cost linear, not quadratic, copying.
+   */
+  private parts: Uint8Array[] = [];
+  private partBytes = 0;
+  /** Bytes needed before the pending pieces can hold a whole record (header, then header + body). */
+  private need = RECORD_HEADER;
   private session: TcplsSession | undefined;
   private connectionId = 0;
   private dead = false;
@@ -178,7 +185,17 @@ export class TlsRecordChannel implements RecordChannel {
 
   /** TCP bytes in. Whole records are handed to TLS one by one; a partial one waits. */
   receiveBytes(bytes: Uint8Array, now: number): void {
-    let data = this.buf.length ? concat(this.buf, bytes) : bytes;
+    if (bytes.length === 0) return;
+    if (this.partBytes > 0) {
+      // Copy: the caller may reuse its buffer, and we keep these bytes past this call.
+      this.parts.push(bytes.slice());
+      this.partBytes += bytes.length;
+      if (this.partBytes < this.need) return;
+      bytes = concatParts(this.parts, this.partBytes);
+      this.parts = [];
+      this.partBytes = 0;
+    }
+    let data = bytes;
     for (;;) {
       if (data.length < RECORD_HEADER) break;
       const len = (data[3] << 8) | data[4];
@@ -194,7 +211,11 @@ export class TlsRecordChannel implements RecordChannel {
       data = data.subarray(RECORD_HEADER + len);
       this.drain(now);
     }
-    this.buf = data.slice();
+    if (data.length > 0) {
+      this.parts = [data.slice()];
+      this.partBytes = data.length;
+      this.need = data.length < RECORD_HEADER ? RECORD_HEADER : RECORD_HEADER + ((data[3] << 8) | data[4]);
+    } else this.need = RECORD_HEADER;
   }
 
   private drain(now: number): void {
@@ -214,9 +235,12 @@ export class TlsRecordChannel implements RecordChannel {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const x of parts) {
+    out.set(x, p);
+    p += x.length;
+  }
   return out;
 }

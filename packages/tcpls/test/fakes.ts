@@ -12,24 +12,11 @@ import {
   type TcplsEvent,
   type TcplsSessionOptions,
   TcplsSession,
+  seededRandom as seededBytes,
 } from '../src/index.js';
 
 /** Deterministic random bytes (xorshift32) so tokens are reproducible. */
-export function seededRandom(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
+export const seededRandom = seededBytes;
 
 export class FakeChannel implements RecordChannel {
   outbox: { seq: bigint; plaintext: Uint8Array }[] = [];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type Frame, type TcplsEvent, type TcplsSession, TcplsError, draftProfile } from '../src/index.js';
+import { DEFAULT_RECEIVE_WINDOW, type Frame, type TcplsEvent, type TcplsSession, TcplsError, draftProfile } from '../src/index.js';
 import { sessionFrameArb } from './arbitraries.js';
 import { FakeChannel, FakeTcp, clientSyn, makePair, serverSynAck } from './fakes.js';
 
@@ -78,7 +78,7 @@ describe('TcplsSession streams, end to end over fake record channels', () => {
   });
 
   test('backpressure: a reader that does not read stops the sender at one window; reading frees credit', () => {
-    const p = connected();
+    const p = connected({}, { receiveWindow: 65536 });
     const s = p.client.openStream();
     const data = pattern(200_000, 7);
     const accepted = s.write(data);
@@ -96,6 +96,22 @@ describe('TcplsSession streams, end to end over fake record channels', () => {
       expect(peer.readable).toBeLessThanOrEqual(65536 + 40_000); // bounded by granted credit
     }
     expect(Buffer.concat(got).equals(Buffer.from(data))).toBe(true);
+  });
+
+  test('the sender uses the window the receiver announced, not its own (1 MiB default vs 64 KiB)', () => {
+    // Small sender window, default (1 MiB) receiver: the receiver's announcement lets 200 kB through.
+    const a = connected({ receiveWindow: 65536 }, {});
+    const s = a.client.openStream();
+    s.write(pattern(200_000, 3));
+    a.pump();
+    expect(a.server.stream(0)!.readable).toBe(200_000);
+    // Large sender window, small receiver: the sender stops at the receiver's 64 KiB.
+    const b = connected({ receiveWindow: 4 << 20 }, { receiveWindow: 65536 });
+    const t = b.client.openStream();
+    t.write(pattern(200_000, 4));
+    b.pump();
+    expect(b.server.stream(0)!.readable).toBe(65536);
+    expect(t.sendCredit).toBe(0);
   });
 
   test('a stalled stream does not block another stream on the same connection', () => {
@@ -160,7 +176,7 @@ describe('TcplsSession streams, end to end over fake record channels', () => {
     p.server.receiveRecord(1, 0n, enc([{ type: 'stream', streamId: 0, offset: 5n, data: text('world'), fin: true }]), 0);
     expect(p.server.stream(0)!.readable).toBe(0);
     p.server.receiveRecord(0, 0n, enc([{ type: 'stream', streamId: 0, offset: 0n, data: text('hello'), fin: false }]), 0);
-    expect(str(p.server.stream(0)!.read())).toBe('helloworld');
+    expect(str(readAll(p.server, 0))).toBe('helloworld');
     expect(p.events(p.server).map((e) => e.type)).toEqual(['stream-opened', 'stream-data', 'stream-finished']);
   });
 
@@ -175,14 +191,60 @@ describe('TcplsSession streams, end to end over fake record channels', () => {
 });
 
 describe('TcplsSession record ACKs and Ping', () => {
-  test('every record with an ack-eliciting frame is acknowledged; ACK-only records are not (quiescence)', () => {
-    const p = connected();
+  test('ACKs are delayed: none before the deadline, one at it (25 ms); ACK-only records are not acknowledged (quiescence)', () => {
+    const p = connected({}, { receiveWindow: 65536 }); // no window announcement to piggyback on
     p.client.openStream().write(text('x'));
-    p.pump();
+    p.client.flush(0);
+    const { c: cc, s: sc } = p.channels.get(0)!;
+    for (const r of cc.outbox.splice(0)) p.server.receiveRecord(0, r.seq, r.plaintext, 0);
+    expect(p.server.nextTimeout()).toBe(25);
+    p.server.flush(10);
+    expect(sc.outbox).toHaveLength(0); // not yet due, and nothing to piggyback on
+    p.server.flush(25);
+    expect(sc.outbox).toHaveLength(1);
+    expect(p.server.nextTimeout()).toBeNull();
+    for (const r of sc.outbox.splice(0)) p.client.receiveRecord(0, r.seq, r.plaintext, 30);
+    p.client.flush(100);
+    expect(cc.outbox).toHaveLength(0); // the ACK-only record elicits nothing
     const c = p.client.stats().connections[0];
     expect(c.highestSentSeq).toBeGreaterThanOrEqual(0n);
     expect(c.highestAckedSeq).toBe(c.highestSentSeq);
     expect(p.server.stats().connections[0].highestReceivedSeq).toBe(c.highestSentSeq);
+  });
+
+  test('one ACK per ackEveryRecords (16) ack-eliciting records, not one per record', () => {
+    // receiveWindow = the initial credit: the server announces nothing, so it has no record of its own to piggyback on.
+    const p = connected({}, { receiveWindow: 65536 });
+    const { c: cc, s: sc } = p.channels.get(0)!;
+    const st = p.client.openStream();
+    for (let i = 0; i < 48; i++) {
+      st.write(text('y'));
+      p.client.flush(0);
+    }
+    const recs = cc.outbox.splice(0);
+    expect(recs.length).toBeGreaterThanOrEqual(48);
+    let acks = 0;
+    for (const r of recs) {
+      p.server.receiveRecord(0, r.seq, r.plaintext, 0);
+      p.server.flush(0);
+      for (const out of sc.outbox.splice(0)) if (draftProfile.decodeFrames(out.plaintext).some((f) => f.type === 'ack')) acks++;
+    }
+    expect(acks).toBe(Math.floor(recs.length / 16));
+  });
+
+  test('a pending ACK rides along in a record the receiver sends anyway', () => {
+    const p = connected();
+    const { c: cc, s: sc } = p.channels.get(0)!;
+    p.client.openStream().write(text('q'));
+    p.client.flush(0);
+    for (const r of cc.outbox.splice(0)) p.server.receiveRecord(0, r.seq, r.plaintext, 0);
+    p.server.stream(0)!.write(text('answer'));
+    p.server.flush(1);
+    const out = sc.outbox.splice(0);
+    expect(out).toHaveLength(1);
+    const types = draftProfile.decodeFrames(out[0].plaintext).map((f) => f.type);
+    expect(types).toContain('ack');
+    expect(types).toContain('stream');
   });
 
   test('Ping is answered by an ACK; ping-ack reports the RTT', () => {
@@ -273,7 +335,7 @@ describe('TcplsSession peer errors close the session with the documented alert (
       'stream-state',
       'illegal_parameter',
     ],
-    ['data past the granted credit', 'server', [{ type: 'stream', streamId: 0, offset: 65536n, data: text('x'), fin: false }], 'flow-control', 'illegal_parameter'],
+    ['data past the granted credit', 'server', [{ type: 'stream', streamId: 0, offset: BigInt(DEFAULT_RECEIVE_WINDOW), data: text('x'), fin: false }], 'flow-control', 'illegal_parameter'],
     ['offset near 2^64', 'server', [{ type: 'stream', streamId: 0, offset: (1n << 64n) - 2n, data: text('x'), fin: false }], 'flow-control', 'illegal_parameter'],
     ['more streams than maxPeerStreams', 'server', [{ type: 'stream', streamId: 2 * 128, offset: 0n, data: text('x'), fin: false }], 'stream-limit', 'illegal_parameter'],
     ['ACK of records never sent', 'server', [{ type: 'ack', connectionId: 0, highestSeq: 1000n }], 'bad-ack', 'illegal_parameter'],
@@ -366,7 +428,7 @@ describe('TcplsSession close (docs/wire-format.md §5)', () => {
   });
 
   test('graceful close waits for credit before closing', () => {
-    const p = connected();
+    const p = connected({}, { receiveWindow: 65536 });
     p.client.openStream().write(pattern(100_000, 2));
     p.client.close();
     p.pump();

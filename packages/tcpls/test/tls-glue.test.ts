@@ -79,10 +79,10 @@ function setup(opts: { serverSpeaksTcpls?: boolean; piece?: number } = {}) {
     onClose: (how) => closes.s.push(how.kind),
   });
   /** Moves TLS output both ways (as TCP would), flushing the sessions, until idle. */
-  const pump = () => {
+  const pump = (now = 0) => {
     for (let i = 0; i < 1000; i++) {
-      if (!clientSession.closed && clientSession.stats().connections.length) clientSession.flush(0);
-      if (!serverSession.closed && serverSession.stats().connections.length) serverSession.flush(0);
+      if (!clientSession.closed && clientSession.stats().connections.length) clientSession.flush(now);
+      if (!serverSession.closed && serverSession.stats().connections.length) serverSession.flush(now);
       const a = tlsC.pollOutput();
       const b = tlsS.pollOutput();
       if (!a && !b) return;
@@ -140,6 +140,8 @@ describe('TCPLS over the TLS 1.3 engine (in memory)', () => {
     peer.end();
     t.pump();
     expect(new TextDecoder().decode(t.clientSession.stream(0)!.read()!)).toBe('and back');
+    // Delayed ACKs (docs/wire-format.md §3.3) go out once the 25 ms ACK delay has passed.
+    t.pump(100);
     const c = t.clientSession.stats().connections[0];
     const sv = t.serverSession.stats().connections[0];
     // both sides number records the TLS way, so the receiver's view matches the sender's

@@ -7,42 +7,50 @@
  * as both ends detected it through the TCP-options report carried inside TLS.
  */
 import { createHash } from 'node:crypto';
-import { SimNetwork, mssClamp, stripOptions } from '@tcpls/link';
-import { Host, type TcpOption } from '@tcpls/tcp';
-import { type OptionDifference, type TcplsEndpoint, connectOverHost, listenOverHost, memoryTrace, selfSignedCertificate } from '@tcpls/tcpls';
+import { mssClamp, stripOptions } from '@tcpls/link';
+import { type OptionDifference, type TcpSetting, type TcplsEndpoint, memoryTrace, seededRandom } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
-import { type FetchResult, OrderedHasher, bufferSource, differenceLines, fetchFile, negotiatedSummary, serveFiles, textSummary } from '../tcpls-common.js';
+import { EXPERIMENT_OPTION, type FetchResult, OrderedHasher, bufferSource, differenceLines, fetchFile, negotiatedSummary, serveFiles, simPair, textSummary } from '../tcpls-common.js';
 
 export const summary = 'TCPLS client and server in the simulator across an option-rewriting middlebox (no root)';
 
-const HELP = `usage: tcpls demo [--json] [--seed N] [--size BYTES] [--streams N] [--clean] [--trace FILE]
-  Runs a TCPLS client (10.0.0.1) and server (10.0.0.2) over our TCP on the simulated network
-  (100 Mbit/s, 10 ms RTT) across a middlebox that clamps the MSS to 1200 and strips SACK-permitted,
-  timestamps and experimental option 254; fetches a random file of --size bytes (default 1 MiB) on
-  --streams streams (default 4), and prints what the session negotiated and detected.
-  --clean      no middlebox (the cross-check then finds no difference)
-  --json       one JSON object: bytes, sha256, seconds (simulated), optionDifferences, streams, ...
-  --trace F    write the JSON-lines event trace of both ends to F
+const HELP = `usage: tcpls demo [--clean] [--json] [--seed N] [--size BYTES] [--streams N] [--trace FILE]
+
+What it shows: TCPLS runs TLS 1.3 over TCP and, inside the encrypted session, each end tells the
+other which TCP options its TCP put in the SYN / SYN-ACK. Each end compares that with what its own
+TCP received, so any change made on the path (by a middlebox) shows up, field by field, and
+nothing else does. The peer can also ask our TCP to apply settings (user timeout, congestion
+controller), which works because the TCP is ours.
+
+Everything runs in this one process on a simulated network: no root, no real packets, same
+output for the same --seed. A client (10.0.0.1) fetches a random file from a server (10.0.0.2)
+over our TCP + TLS 1.3 + TCPLS, on several TCPLS streams in parallel, through a simulated
+100 Mbit/s, 10 ms RTT path with a middlebox that, like nftables rules on a Linux router:
+  - clamps the MSS to 1200 (on SYN and SYN-ACK)
+  - overwrites SACK-permitted (kind 4), timestamps (kind 8) and an experimental option (kind 254,
+    RFC 6994, which both TCPs add to their SYN / SYN-ACK for the demo) with NOPs
+
+The output, in order:
+  negotiated       TLS suite and group, whether TCPLS was negotiated, what our TCP ended up using
+  transfer         bytes, time (simulated and real), sha256 check, and which stream carried which range
+  detected by ...  each end's list of differences: "<segment>: <field> <sent> → <seen>", where
+                   "our SYN" is what we sent and the peer saw, "the server's SYN-ACK" the reverse
+  TCP settings     the user timeout and congestion controller the client asked the server's TCP to
+                   use, and whether the server's local policy applied them
+
+Options:
+  --clean        no middlebox: the cross-check then finds no difference at all
+  --json         one JSON object instead (bytes, sha256, seconds, optionDifferences,
+                 serverOptionDifferences, streams, negotiated, appliedOptions, ...)
+  --seed N       seed of the simulation, keys and file (default 1)
+  --size BYTES   size of the file (default 1048576)
+  --streams N    parallel TCPLS streams, each fetching one range (default 4, at most 64)
+  --trace FILE   write the JSON-lines event trace of both ends (TLS, session, options) to FILE
+
+Next steps: 'tcpls serve' / 'tcpls get' do the same over real networks (see their --help), and
+'sudo tcpls lab up router --middlebox mss=1200,strip=sack-perm' builds a Linux router to try them on.
 `;
 
-/** Experimental option 254 (RFC 6994) with a demo ExID, so the middlebox has an unknown option to strip. */
-const EXPERIMENT: TcpOption = { kind: 'experimental', code: 254, exid: 0x7c15, data: new Uint8Array([0x01, 0x02]) };
-
-function seeded(seed: number): (n: number) => Uint8Array {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
 
 export interface DemoResult {
   seed: number;
@@ -80,30 +88,23 @@ export function runDemo(o: {
   server: TcplsEndpoint | null;
 } {
   const wall0 = performance.now();
-  const sim = new SimNetwork({ seed: o.seed });
-  const ch = sim.addHost('client', { addresses: ['10.0.0.1'] });
-  const sh = sim.addHost('server', { addresses: ['10.0.0.2'] });
   const middlebox = o.clean ? [] : [mssClamp(1200), stripOptions([4, 8, 254])];
   const rate = o.rateBps ?? 100e6;
   const delay = o.delayMs ?? 5;
-  sim.connect(ch, sh, { name: 'path', rate, delay, queuePackets: 200, middleboxes: middlebox });
-  const clientHost = new Host({ io: ch, clock: sim.clock, addresses: ['10.0.0.1'], random: seeded(o.seed * 4 + 1) });
-  const serverHost = new Host({ io: sh, clock: sim.clock, addresses: ['10.0.0.2'], random: seeded(o.seed * 4 + 2) });
-  const cert = selfSignedCertificate();
-  const file = seeded(o.seed * 4 + 3)(o.size);
+  const file = seededRandom(o.seed * 7 + 5)(o.size);
   let server: TcplsEndpoint | null = null;
   const requests: DemoResult['appliedOptions'] = [];
-  listenOverHost(
-    serverHost,
-    443,
-    {
-      random: seeded(o.seed * 4 + 4),
-      tls: { certificateChain: cert.chain, privateKey: cert.key },
-      policy: { userTimeout: { minMs: 1000, maxMs: 600_000 }, congestionControllers: ['newreno', 'cubic'] },
-      tcp: { extraSynOptions: [EXPERIMENT] },
-      trace: o.trace,
-    },
-    (ep) => {
+  const { sim, client } = simPair({
+    seed: o.seed,
+    link: { rate, delay, queuePackets: 200 },
+    middleboxes: middlebox,
+    // Both TCPs add an experimental option to their SYN / SYN-ACK, for the middlebox to strip.
+    clientTcp: { extraSynOptions: [EXPERIMENT_OPTION] },
+    serverTcp: { extraSynOptions: [EXPERIMENT_OPTION] },
+    serverPolicy: { userTimeout: { minMs: 1000, maxMs: 600_000 }, congestionControllers: ['newreno', 'cubic'] },
+    clientTrace: o.trace,
+    serverTrace: o.trace,
+    onServer: (ep) => {
       server = ep;
       serveFiles(ep, (p) => (p === '/demo.bin' ? bufferSource(file) : 'not found'), () => undefined);
       const inner = ep.handlers.onSessionEvent;
@@ -112,12 +113,7 @@ export function runDemo(o: {
         inner?.(ev);
       };
     },
-  );
-  const { endpoint: client } = connectOverHost(
-    clientHost,
-    { address: '10.0.0.2', port: 443 },
-    { random: seeded(o.seed * 4 + 5), tls: { serverName: 'localhost', verifier: null }, tcp: { extraSynOptions: [EXPERIMENT] }, trace: o.trace },
-  );
+  });
   const hasher = new OrderedHasher();
   let outcome: FetchResult | Error | null = null;
   let t0 = 0;
@@ -178,6 +174,20 @@ export function runDemo(o: {
   return { result: demo, client, server: srv };
 }
 
+/** A TCP setting in words: "user timeout 30 s", "congestion controller newreno". */
+function settingText(s: TcpSetting): string {
+  switch (s.kind) {
+    case 'userTimeout':
+      return `user timeout ${s.timeout} ${s.granularity === 'minutes' ? 'min' : 's'} (RFC 5482)`;
+    case 'congestionControl': {
+      const params = Object.entries(s.params).map(([k, v]) => `${k}=${v}`);
+      return `congestion controller ${s.name}${params.length ? ` (${params.join(', ')})` : ''}`;
+    }
+    default:
+      return `setting kind ${(s as { code?: number }).code ?? '?'}`;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, { values: ['seed', 'size', 'streams', 'trace'], flags: ['json', 'clean'] });
   if (a.flags.has('help')) {
@@ -201,8 +211,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const eps = { client, server };
   const out: string[] = [];
-  out.push(`tcpls demo (seed ${seed}): client 10.0.0.1 ⇄ middlebox ⇄ server 10.0.0.2, simulated ${r.path.rateMbitPerSec} Mbit/s, ${r.path.rttMs} ms RTT`);
+  out.push(`tcpls demo (seed ${seed}): a TCPLS client and server in a simulated network (no root, no real packets)`);
+  out.push(`path: client 10.0.0.1 ⇄ middlebox ⇄ server 10.0.0.2, ${r.path.rateMbitPerSec} Mbit/s, ${r.path.rttMs} ms RTT`);
   out.push(`middlebox: ${r.path.middlebox.length ? r.path.middlebox.join(', ') : 'none (--clean)'}`);
+  out.push('Each end reports, inside TLS, the TCP options it sent; the other compares with what it received.');
   out.push('');
   out.push('negotiated (client view):');
   for (const l of textSummary(eps.client)) out.push(`  ${l}`);
@@ -223,8 +235,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   out.push('');
   out.push("TCP settings the client asked the server's TCP to apply (carried inside TLS):");
-  for (const q of r.appliedOptions) out.push(`  ${JSON.stringify(q.setting)}: ${q.applied ? 'applied' : `refused (${q.reason})`}`);
+  for (const q of r.appliedOptions) out.push(`  ${settingText(q.setting as TcpSetting)}: ${q.applied ? 'applied by the server to its TCP' : `refused (${q.reason})`}`);
   if (r.appliedOptions.length === 0) out.push('  (none answered)');
+  out.push('');
+  const n = r.optionDifferences.length;
+  out.push(
+    r.intact
+      ? a.flags.has('clean')
+        ? 'result: file intact; clean path, so no difference was reported. Run without --clean to see a middlebox detected.'
+        : `result: file intact despite the middlebox; the client found ${n} difference(s), the server ${r.serverOptionDifferences.length}, exactly the middlebox's changes. Try --clean, --json or --help.`
+      : 'result: the file did NOT arrive intact (this is a bug; please report it with the --seed used)',
+  );
   process.stdout.write(out.join('\n') + '\n');
   return r.intact ? 0 : 1;
 }

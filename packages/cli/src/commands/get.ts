@@ -10,18 +10,26 @@ import * as net from 'node:net';
 import { type CertificateVerifier, chainVerifier, nodeCrypto, pemCertificates, systemTrustAnchors } from '@tcpls/tls';
 import { type TcplsEndpoint, connectOverHost, endpointOverSocket, fileTrace } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
-import { type FetchResult, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
+import { EXPERIMENT_OPTION, type FetchResult, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
 
 export const summary = 'download a file from a TCPLS server and report the option differences (falls back to plain TLS)';
 
 const HELP = `usage: tcpls get tcpls://HOST:PORT/PATH [-o FILE] [--insecure | --ca F] [--servername N]
-                 [--link raw|pcap [--local ADDR] | --stack kernel] [--streams N] [--json] [--trace FILE]
+                 [--link raw|pcap [--local ADDR] [--exp-option] | --stack kernel] [--streams N]
+                 [--json] [--trace FILE] [--timeout S]
   Downloads PATH (default port 4443). Progress goes to stderr when it is a terminal; the negotiated
   parameters and the TCP-options cross-check are printed on stderr, or as one JSON object on stdout
   with --json (bytes, sha256, seconds, optionDifferences, streams, negotiated, mode).
   Without -o the file goes to stdout (discarded with --json).
   --link raw|pcap  our userspace TCP (root); --stack kernel: Linux TCP (default; no cross-check)
+  --local ADDR     our address: raw, one this namespace owns (default: the route's source);
+                   pcap (required), an unused address on the link that the kernel does not own
+  --exp-option     our TCP adds an RFC 6994 experimental option (kind 254, ExID 0x7c15) to its SYN,
+                   so a middlebox that strips unknown options shows as option:254 (needs --link)
   --streams N      fetch in N parallel TCPLS streams (default 1)
+  --insecure       accept any certificate (the handshake signature is still checked); --ca F: trust F
+  --trace FILE     append the JSON-lines event trace (TLS, session, option checks) to FILE
+  --timeout S      give up after S seconds (default 120)
 `;
 
 export function parseUrl(u: string): { host: string; port: number; path: string } {
@@ -36,7 +44,7 @@ export function parseUrl(u: string): { host: string; port: number; path: string 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, {
     values: ['output', 'ca', 'servername', 'link', 'stack', 'local', 'streams', 'trace', 'timeout'],
-    flags: ['insecure', 'json'],
+    flags: ['insecure', 'json', 'exp-option'],
     aliases: { o: 'output' },
   });
   if (a.flags.has('help')) {
@@ -93,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
     if (net.isIP(url.host) === 0) throw new UsageError('--link needs an IP address (our stack has no resolver)');
     const localPort = 61000 + Math.floor(Math.random() * 4536);
     const u = await openUserHost({ link: stack.link!, local: stack.local, remote: url.host, ports: [localPort] });
-    ep = connectOverHost(u.host, { address: url.host, port: url.port }, { ...base, localAddress: u.address, localPort }).endpoint;
+    const tcp = a.flags.has('exp-option') ? { extraSynOptions: [EXPERIMENT_OPTION] } : {};
+    ep = connectOverHost(u.host, { address: url.host, port: url.port }, { ...base, localAddress: u.address, localPort, tcp }).endpoint;
     // Ctrl-C / kill must still close the link: it removes its nftables RST guard and port reservation.
     const onSignal = (sig: NodeJS.Signals): void => {
       void u.close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
@@ -107,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     how = `our TCP, ${u.description}`;
   } else {
+    if (a.flags.has('exp-option')) throw new UsageError('--exp-option needs our TCP (--link raw|pcap): Linux TCP cannot add SYN options');
     const sock = net.connect({ host: url.host, port: url.port, localAddress: stack.local });
     try {
       await new Promise<void>((ok, ko) => {

@@ -16,6 +16,10 @@ const HELP = `usage: tcpls serve [--port P] [--cert F --key F] [--dir D] [--link
   Serves the files under --dir (default: the current directory) on port P (default 4443).
   --link raw|pcap  our userspace TCP on a raw-socket or pcap link (root); the TCP-options cross-check
                    then sees the SYN options exactly
+  --local ADDR     our address: raw, one this namespace owns (default: its first global address);
+                   pcap (required), an unused address on the link that the kernel does not own (the
+                   link answers ARP for it; replies to off-link clients go via the default gateway)
+  --host ADDR      --stack kernel: the address to listen on (default 0.0.0.0)
   --stack kernel   Linux TCP via node:net (default when --link is absent; no root needed); the
                    kernel's SYN options are not visible to Node, so there is no cross-check
   Without --cert/--key a self-signed certificate for CN=localhost is made with openssl (not saved).

@@ -41,6 +41,14 @@ export const DEFAULT_RAW_LINK_MARK = 0x7c15;
 /** Packets drained per readable event before yielding to the event loop (fairness bound). */
 const MAX_DRAIN = 512;
 const RECV_BUFFER_BYTES = 65536;
+/**
+ * Received packets live in slabs of this size, each packet a view of its own region: IPv4 packets
+ * are received straight into the slab (no copy; a packet that is filtered out leaves its space
+ * free), captured IPv6 packets are copied in. That is a small view object per packet instead of a
+ * fresh ArrayBuffer (a native allocation and GC-tracked external memory) and a copy for every
+ * packet. A slab lives as long as a view of it does.
+ */
+const SLAB_BYTES = 2 << 20;
 const IPPROTO_TCP = 6;
 const IPPROTO_RAW = 255;
 
@@ -82,6 +90,13 @@ export class RawSocketLink implements PacketIo {
   tap: RealLinkTap | undefined;
 
   private handler: ((packet: Uint8Array) => void) | undefined;
+  private batchEnd: (() => void) | undefined;
+  private slab: ArrayBuffer = new ArrayBuffer(SLAB_BYTES);
+  private slabBytes = new Uint8Array(this.slab);
+  private slabOff = 0;
+  /** The last destination address sent to, as bytes and as the text the addon wants. */
+  private lastDstBytes = new Uint8Array(16);
+  private lastDstText = '';
   private closed = false;
   private readonly counters = new RealLinkCounters();
   private readonly localBytes: Uint8Array;
@@ -91,7 +106,8 @@ export class RawSocketLink implements PacketIo {
   // stops delivering, a collected Cap corrupts the heap).
   private sock: RawSocket | null;
   private wrap: RawSocketWrap | null;
-  private recvBuf: Buffer;
+  /** Where the next IPv4 packet is received: a view of the current slab's free space. */
+  private recvTarget: Buffer | null = null;
   private cap: CapHandle | null;
   private capBuf: Buffer | null;
   private capLinkType: string;
@@ -117,7 +133,6 @@ export class RawSocketLink implements PacketIo {
     this.portFilter = init.opts.ports !== undefined && init.opts.ports.length > 0 ? new Set(init.opts.ports) : null;
     this.sock = init.sock;
     this.wrap = init.sock.wrap;
-    this.recvBuf = Buffer.alloc(RECV_BUFFER_BYTES);
     this.cap = init.cap;
     this.capBuf = init.capBuf;
     this.capLinkType = init.capLinkType;
@@ -205,41 +220,73 @@ export class RawSocketLink implements PacketIo {
   private drainV4(): void {
     const wrap = this.wrap;
     if (wrap === null) return;
-    for (let i = 0; i < MAX_DRAIN && !this.closed; i++) {
-      let got = -1;
-      try {
-        wrap.recv(this.recvBuf, (_b, bytes) => {
-          got = bytes;
-        });
-      } catch (e) {
-        if (!isTryAgain(e)) this.counters.drop('recvError');
-        return;
+    const onRecv = this.onRecv;
+    try {
+      for (let i = 0; i < MAX_DRAIN && !this.closed; i++) {
+        // Receive straight into the current slab (no copy afterwards): the target is a Buffer view
+        // of the slab's free space, renewed only after a packet was kept there.
+        let target = this.recvTarget;
+        if (target === null) {
+          if (this.slabOff + RECV_BUFFER_BYTES > SLAB_BYTES) this.newSlab();
+          target = Buffer.from(this.slab, this.slabOff, RECV_BUFFER_BYTES);
+          this.recvTarget = target;
+        }
+        this.got = -1;
+        try {
+          wrap.recv(target, onRecv);
+        } catch (e) {
+          if (!isTryAgain(e)) this.counters.drop('recvError');
+          return;
+        }
+        if (this.got < 0) continue;
+        const len = this.acceptV4(target, this.got);
+        if (len > 0) {
+          const packet = new Uint8Array(this.slab, this.slabOff, len);
+          this.slabOff = (this.slabOff + len + 7) & ~7;
+          this.recvTarget = null;
+          this.hand(packet);
+        }
       }
-      if (got >= 0) this.receiveV4(this.recvBuf, got);
+      // More may be waiting: libuv reports the socket readable again on the next turn.
+    } finally {
+      if (!this.closed) this.batchEnd?.();
     }
-    // More may be waiting: libuv reports the socket readable again on the next turn.
   }
 
-  private receiveV4(buf: Buffer, n: number): void {
+  private got = -1;
+  /** The recv callback, allocated once (the addon calls it synchronously). */
+  private readonly onRecv = (_b: Buffer, bytes: number): void => {
+    this.got = bytes;
+  };
+
+  /** Checks a received IPv4 packet: its length to deliver, or 0 when it is dropped or filtered. */
+  private acceptV4(buf: Uint8Array, n: number): number {
     if (n < 20 || buf[0] >> 4 !== 4) {
       this.counters.drop('malformed');
-      return;
+      return 0;
     }
     if (!bytesEqualAt(this.localBytes, buf, 16)) {
       this.counters.filtered++;
-      return;
+      return 0;
     }
     const totalLength = (buf[2] << 8) | buf[3];
     const ihl = (buf[0] & 0x0f) * 4;
     if (totalLength < ihl || ihl < 20 || totalLength > n) {
       this.counters.drop(totalLength > n ? 'truncated' : 'malformed');
-      return;
+      return 0;
     }
     if (!this.portWanted(buf, ihl, totalLength)) {
       this.counters.filtered++;
-      return;
+      return 0;
     }
-    this.deliver(buf, 0, totalLength);
+    return totalLength;
+  }
+
+  private newSlab(): void {
+    // Not zero-filled: every packet view covers only bytes the kernel or a copy wrote.
+    this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+    this.slabBytes = new Uint8Array(this.slab);
+    this.slabOff = 0;
   }
 
   private onCapture(nbytes: number, truncated: boolean): void {
@@ -286,6 +333,7 @@ export class RawSocketLink implements PacketIo {
       return;
     }
     this.deliver(buf, off, total);
+    if (!this.closed) this.batchEnd?.(); // libpcap hands over one packet per event
   }
 
   /** Whether the TCP header at `tcpOff` goes to one of our ports (always, without a port list). */
@@ -296,9 +344,18 @@ export class RawSocketLink implements PacketIo {
   }
 
   private deliver(buf: Uint8Array, off: number, len: number): void {
-    // Copy out of the reused native buffer: the handler owns what it gets.
-    // A copy (new Uint8Array of a view): recvBuf is reused, and Buffer#slice would only be a view.
-    const packet = new Uint8Array(buf.subarray(off, off + len));
+    // Copy out of the reused capture buffer (the handler owns what it gets), into the current slab.
+    if (this.slabOff + len > SLAB_BYTES) this.newSlab();
+    const at = this.slabOff;
+    this.slabBytes.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), at);
+    this.slabOff = (at + len + 7) & ~7;
+    this.recvTarget = null; // the IPv4 receive target (unused with a capture) may overlap
+    this.hand(new Uint8Array(this.slab, at, len));
+  }
+
+  /** Counts, taps and hands one received packet (a region of a slab nobody else writes) over. */
+  private hand(packet: Uint8Array): void {
+    const len = packet.length;
     this.counters.packetsIn++;
     this.counters.bytesIn += len;
     this.tap?.('in', packet, wallClockMs());
@@ -313,7 +370,7 @@ export class RawSocketLink implements PacketIo {
   send(packet: Uint8Array): boolean {
     const wrap = this.wrap;
     if (refuseOutgoing(this.closed || wrap === null, packet, this.family, this.mtu, this.counters) || wrap === null) return false;
-    const dst = this.family === 4 ? bytesToIp(packet, 16, 4) : bytesToIp(packet, 24, 16);
+    const dst = this.destinationText(packet);
     // sendto() copies into the kernel before returning, so a view of the caller's bytes is enough.
     const view = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
     try {
@@ -328,6 +385,19 @@ export class RawSocketLink implements PacketIo {
     return true;
   }
 
+  /** The packet's destination as text, cached: a connection sends to the same peer again and again. */
+  private destinationText(packet: Uint8Array): string {
+    const off = this.family === 4 ? 16 : 24;
+    const n = this.family === 4 ? 4 : 16;
+    const last = this.lastDstBytes;
+    let same = this.lastDstText !== '';
+    for (let i = 0; same && i < n; i++) same = last[i] === packet[off + i];
+    if (same) return this.lastDstText;
+    last.set(packet.subarray(off, off + n));
+    this.lastDstText = bytesToIp(packet, off, n as 4 | 16);
+    return this.lastDstText;
+  }
+
   /** Sends several packets in one go; returns how many were accepted. */
   sendBatch(packets: readonly Uint8Array[]): number {
     let ok = 0;
@@ -337,6 +407,15 @@ export class RawSocketLink implements PacketIo {
 
   onPacket(handler: (packet: Uint8Array) => void): void {
     this.handler = handler;
+  }
+
+  /**
+   * Called after the last packet of each receive burst (one drain of the socket until EAGAIN or
+   * the fairness bound; one capture event for IPv6). A Host uses it to answer a burst of
+   * segments with one ACK (see ReceiveBurstSource in @tcpls/tcp). Only one: setting another replaces it.
+   */
+  onReceiveBatchEnd(fn: () => void): void {
+    this.batchEnd = fn;
   }
 
   stats(): RealLinkStats {
@@ -357,6 +436,7 @@ export class RawSocketLink implements PacketIo {
     if (this.closed) return;
     this.closed = true;
     this.handler = undefined;
+    this.batchEnd = undefined;
     try {
       this.wrap?.removeAllListeners('recvReady');
       this.sock?.close();

@@ -499,13 +499,15 @@ export class TcpConnection {
     return n;
   }
 
-  /** RECEIVE: in-order data (a copy), or null when none is buffered. */
+  /** RECEIVE: in-order data (owned by the caller: a copy, or storage the ring let go of), or null when none is buffered. */
   read(maxBytes?: number): Uint8Array | null {
     const avail = this.rcvBuf.readable;
     if (avail === 0) return null;
     const n = maxBytes === undefined ? avail : Math.max(0, Math.min(avail, Math.floor(maxBytes)));
     if (n === 0) return null;
     const out = this.rcvBuf.read(n);
+    // Nothing more can arrive after the peer's FIN: give the receive storage back once read.
+    if (this.finReceived) this.rcvBuf.release();
     if (this.urgentSignaled && this.urgentBytes === 0) this.urgentSignaled = false; // urgent mode over
     // Window update (RFC 9293 3.8.6.2.2 / 3.8.6.2.1): windowToAdvertise() already applies receiver
     // SWS avoidance; like Linux, send an update only when the advertised window is at most half
@@ -1998,6 +2000,7 @@ export class TcpConnection {
     this.timers.reorder = null;
     this.utoStart = null;
     this.timers.timeWait = now + this.cfg.timeWaitMs;
+    this.rcvBuf.release(); // frees the storage if the application has read everything
   }
 
   private enterClosed(error: TcpError | null, why: string): void {
@@ -2007,6 +2010,7 @@ export class TcpConnection {
     this.synToSend = false;
     this.ackNow = false;
     this.rcvBuf.clearOoo();
+    this.rcvBuf.release();
     if (!this.closedEmitted) {
       this.closedEmitted = true;
       this.pushEvent({ type: 'closed', error });

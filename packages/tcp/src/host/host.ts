@@ -51,6 +51,25 @@ export interface HostOptions {
   resetScope?: 'all' | 'bound';
 }
 
+/**
+ * Optional capability of a link (structural, so `tcp` still never imports `link`): it receives in
+ * bursts (e.g. a raw socket drained until EAGAIN) and calls `fn` after the last packet of each
+ * burst. A Host on such a link processes every segment of the burst first and only then polls the
+ * connections it touched for output and events, so one ACK answers a whole burst of in-order
+ * segments (what Linux's GRO achieves in the kernel), the ACKs of a burst release one batch of
+ * data, and the application reads once per burst.
+ */
+export interface ReceiveBurstSource {
+  onReceiveBatchEnd(fn: () => void): void;
+}
+
+/** Segments a connection may take within one burst before it is serviced anyway (bounds ACK delay). */
+export const BURST_SERVICE_SEGMENTS = 32;
+
+function isBurstSource(io: PacketIo): io is PacketIo & ReceiveBurstSource {
+  return typeof (io as Partial<ReceiveBurstSource>).onReceiveBatchEnd === 'function';
+}
+
 export interface ListenOptions {
   /** Local address to accept on [any of the host's addresses]. */
   address?: string;
@@ -182,6 +201,10 @@ export class Host {
   };
   private readonly connections = new Map<string, HostConnection>();
   private readonly listeners = new Map<string, Listener>(); // key: `${address|*}|${port}`
+  private lastHit: HostConnection | null = null;
+  /** Connections that took segments in the current receive burst, with how many (see ReceiveBurstSource). */
+  private readonly burst = new Map<HostConnection, number>();
+  private readonly bursty: boolean;
   /** Listener that accepted each connection still in SYN-RECEIVED (for the SYN-queue count). */
   private readonly pendingAccept = new Map<HostConnection, Listener>();
   private readonly secret: Uint8Array;
@@ -220,6 +243,17 @@ export class Host {
     this.resetScope = opts.resetScope ?? 'all';
     this.cookies = new SynCookieJar(this.secret);
     this.io.onPacket((p) => this.receive(p));
+    this.bursty = isBurstSource(this.io);
+    if (isBurstSource(this.io)) this.io.onReceiveBatchEnd(() => this.endBurst());
+  }
+
+  /** The link's receive burst ended: poll every connection that took segments in it. */
+  endBurst(): void {
+    if (this.burst.size === 0) return;
+    for (const hc of this.burst.keys()) {
+      this.burst.delete(hc);
+      this.service(hc);
+    }
   }
 
   /** MSS for a connection over this link (MTU less the IP and TCP headers). */
@@ -330,11 +364,31 @@ export class Host {
       this.stats.notForUs++;
       return;
     }
-    const key = tupleKey(ip.dst, tcp.dstPort, ip.src, tcp.srcPort);
-    const hc = this.connections.get(key);
+    // The last connection found: a burst is mostly segments of one connection, and comparing the
+    // tuple is cheaper than building and hashing its key for every packet.
+    let hc: HostConnection | undefined;
+    let key: string;
+    const last = this.lastHit;
+    if (last !== null && !last.released && last.conn.local.port === tcp.dstPort && last.conn.remote.port === tcp.srcPort && last.conn.remote.address === ip.src && last.conn.local.address === ip.dst) {
+      hc = last;
+      key = last.key;
+    } else {
+      key = tupleKey(ip.dst, tcp.dstPort, ip.src, tcp.srcPort);
+      hc = this.connections.get(key);
+      if (hc !== undefined) this.lastHit = hc;
+    }
     const seg = { tcp, ecn: ip.ecn };
     if (hc) {
       hc.conn.handleSegment(seg, this.clock.now());
+      if (this.bursty) {
+        // Service at the end of the burst, or now if the connection took many segments already.
+        const n = (this.burst.get(hc) ?? 0) + 1;
+        if (n < BURST_SERVICE_SEGMENTS) {
+          this.burst.set(hc, n);
+          return;
+        }
+        this.burst.delete(hc);
+      }
       this.service(hc);
       return;
     }
@@ -602,6 +656,8 @@ export class Host {
     this.deferred?.cancel();
     this.deferred = null;
     this.heap = [];
+    this.burst.clear();
+    this.lastHit = null;
     this.io.onPacket(() => {});
   }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { RecvRing, SendRing } from '../../src/connection/buffers.js';
+import { RING_MIN_BYTES, RecvRing, SendRing } from '../../src/connection/buffers.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../src/connection/seq.js';
 
 describe('sequence arithmetic (RFC 9293 3.4, modulo 2^32)', () => {
@@ -87,5 +87,141 @@ describe('RecvRing', () => {
     ]);
     expect(ring.insert(0, new Uint8Array(10))).toBe(14);
     expect(ring.readable).toBe(14);
+  });
+});
+
+describe('rings grow on demand (idle connections cost almost nothing)', () => {
+  test('SendRing: no storage until written, grows by doubling within the capacity, released when drained', () => {
+    const ring = new SendRing(256 * 1024);
+    expect(ring.allocated).toBe(0);
+    expect(ring.free).toBe(256 * 1024); // the bound is advertised from the start
+    ring.append(new Uint8Array(100));
+    expect(ring.allocated).toBe(RING_MIN_BYTES);
+    ring.append(new Uint8Array(RING_MIN_BYTES)); // 4196 live bytes: one doubling
+    expect(ring.allocated).toBe(2 * RING_MIN_BYTES);
+    ring.append(new Uint8Array(300 * 1024)); // capped at the capacity, never beyond
+    expect(ring.length).toBe(256 * 1024);
+    expect(ring.allocated).toBe(256 * 1024);
+    ring.consume(1000);
+    expect(ring.allocated).toBe(256 * 1024);
+    ring.consume(ring.length);
+    expect(ring.allocated).toBe(0);
+  });
+
+  test('SendRing: a view taken before growth or release keeps its bytes', () => {
+    const ring = new SendRing(64 * 1024);
+    ring.append(Uint8Array.from({ length: 3000 }, (_, i) => i & 0xff));
+    const v = ring.view(10, 20);
+    ring.append(new Uint8Array(10_000).fill(0xee)); // grows: the storage moves
+    expect(Array.from(v)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 10) & 0xff));
+    expect(Array.from(ring.view(10, 20))).toEqual(Array.from(v));
+    ring.consume(ring.length); // released
+    expect(Array.from(v)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 10) & 0xff));
+  });
+
+  test('SendRing: byte order survives growth across a wrapped ring (property, capacity above the minimum)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: RING_MIN_BYTES + 1, max: 6 * RING_MIN_BYTES }), fc.array(fc.tuple(fc.nat(9000), fc.nat(9000)), { maxLength: 30 }), (cap, ops) => {
+        const ring = new SendRing(cap);
+        let written = 0; // absolute index of the next byte appended
+        let acked = 0; // absolute index of the oldest byte held
+        for (const [w, c] of ops) {
+          const data = Uint8Array.from({ length: w }, (_, i) => (written + i) * 13 & 0xff);
+          written += ring.append(data);
+          expect(ring.allocated).toBeLessThanOrEqual(cap);
+          const all = ring.view(0, ring.length);
+          for (let i = 0; i < all.length; i++) if (all[i] !== ((acked + i) * 13 & 0xff)) throw new Error(`byte ${acked + i} wrong`);
+          const k = Math.min(c, ring.length);
+          ring.consume(k);
+          acked += k;
+        }
+      }),
+    );
+  });
+
+  test('RecvRing: no storage until data arrives; in-order and out-of-order data grow it within the capacity', () => {
+    const ring = new RecvRing(256 * 1024, 8);
+    expect(ring.allocated).toBe(0);
+    expect(ring.free).toBe(256 * 1024); // the window is the bound, not the allocation
+    expect(ring.insert(100_000, new Uint8Array(1000).fill(2))).toBe(0); // far ahead: grows to cover it
+    expect(ring.allocated).toBeGreaterThanOrEqual(101_000);
+    expect(ring.allocated).toBeLessThanOrEqual(256 * 1024);
+    expect(ring.insert(0, new Uint8Array(100_000).fill(1))).toBe(101_000);
+    const out = ring.read(200_000);
+    expect(out.length).toBe(101_000);
+    expect(out[99_999]).toBe(1);
+    expect(out[100_000]).toBe(2);
+    expect(ring.insert(0, new Uint8Array(256 * 1024))).toBe(256 * 1024);
+    expect(ring.allocated).toBe(256 * 1024);
+  });
+
+  test('RecvRing: release() frees the storage only when nothing is buffered', () => {
+    const ring = new RecvRing(64 * 1024, 8);
+    ring.insert(0, new Uint8Array(10_000));
+    ring.insert(20_000, new Uint8Array(10)); // an out-of-order block
+    expect(ring.release()).toBe(false);
+    ring.read(10_000);
+    expect(ring.release()).toBe(false); // the out-of-order block still lives in the storage
+    ring.clearOoo();
+    expect(ring.release()).toBe(true);
+    expect(ring.allocated).toBe(0);
+    expect(ring.insert(0, Uint8Array.of(7, 8))).toBe(2);
+    expect(Array.from(ring.read(10))).toEqual([7, 8]);
+  });
+
+  test('RecvRing: reassembly survives growth across a wrapped ring (property, capacity above the minimum)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: RING_MIN_BYTES + 1, max: 6 * RING_MIN_BYTES }),
+        fc.array(fc.tuple(fc.nat(30_000), fc.integer({ min: 1, max: 5000 }), fc.nat(6000)), { maxLength: 40 }),
+        (cap, pieces) => {
+          const ring = new RecvRing(cap, 16);
+          const stream = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 7 + 3) & 0xff);
+          let rcvNxt = 0;
+          let readTo = 0;
+          for (const [start, len, rd] of pieces) {
+            const from = Math.max(start, rcvNxt);
+            const to = Math.min(start + len, rcvNxt + ring.free, stream.length);
+            if (to > from) {
+              const adv = ring.insert(from - rcvNxt, stream.subarray(from, to));
+              if (adv > 0) rcvNxt += adv;
+            }
+            expect(ring.allocated).toBeLessThanOrEqual(cap);
+            const got = ring.read(rd);
+            for (let i = 0; i < got.length; i++) if (got[i] !== stream[readTo + i]) throw new Error(`byte ${readTo + i} wrong`);
+            readTo += got.length;
+          }
+          expect(readTo + ring.readable).toBe(rcvNxt);
+        },
+      ),
+    );
+  });
+});
+
+describe('RecvRing bulk reads', () => {
+  test('a read that drains a mostly full storage hands it over: later data never touches the bytes read', () => {
+    const ring = new RecvRing(64 * 1024, 8);
+    ring.insert(0, new Uint8Array(3000).fill(1));
+    const first = ring.read(10_000); // 3000 of 4096: handed over
+    expect(ring.allocated).toBe(0);
+    ring.insert(0, new Uint8Array(3000).fill(2)); // fresh storage of the same size
+    expect(ring.allocated).toBe(RING_MIN_BYTES);
+    expect(first.every((b) => b === 1)).toBe(true);
+    const second = ring.read(10_000);
+    expect(second.every((b) => b === 2)).toBe(true);
+    expect(first.every((b) => b === 1)).toBe(true);
+  });
+
+  test('a small or partial read copies and keeps the storage', () => {
+    const ring = new RecvRing(64 * 1024, 8);
+    ring.insert(0, Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff)); // 1000 of 4096: copied
+    const a = ring.read(2000);
+    expect(ring.allocated).toBe(RING_MIN_BYTES);
+    ring.insert(0, new Uint8Array(1000).fill(0xaa)); // reuses the storage from offset 0
+    expect(Array.from(a)).toEqual(Array.from({ length: 1000 }, (_, i) => i & 0xff));
+    ring.insert(0, new Uint8Array(2500).fill(0xbb)); // in order after the 1000 bytes
+    const part = ring.read(500); // not everything: a copy
+    expect(part.every((b) => b === 0xaa)).toBe(true);
+    expect(ring.readable).toBe(3000);
   });
 });

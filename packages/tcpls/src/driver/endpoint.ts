@@ -12,7 +12,7 @@
  */
 import { TlsClient, TlsError, TlsServer, type CertificateVerifier, type CryptoProvider, type HandshakeInfo, type PrivateKey, nodeCrypto } from '@tcpls/tls';
 import type { ChannelClose, RecordChannel, TcpControl } from '../interfaces.js';
-import { type ApplyPolicy, type SessionStats, type TcplsEvent, type TcplsStream, TcplsSession } from '../session.js';
+import { type ApplyPolicy, type SessionStats, type TcplsEvent, type TcplsSessionOptions, type TcplsStream, TcplsSession } from '../session.js';
 import type { OptionDifference } from '../options-check.js';
 import type { TcpSetting } from '../frames.js';
 import { type AlertErrorFactory, TlsRecordChannel, clientTcplsExtensions, serverTcplsExtensions } from '../tls-glue.js';
@@ -78,6 +78,15 @@ export interface EndpointOptions {
    * simulator, where everything must stay synchronous).
    */
   defer?: (fn: () => void) => void;
+  /**
+   * Arms a one-shot timer `delayMs` from now on the driver's clock (the Host's clock, virtual on
+   * the simulator; setTimeout on Linux sockets). The session's delayed record ACKs (§3.3 of
+   * docs/wire-format.md) go out when it fires. Absent: delayed ACKs wait for the next record or
+   * for the ACK threshold.
+   */
+  timer?: (delayMs: number, fn: () => void) => { cancel(): void };
+  /** Session tuning: receive window per stream, ACK policy (see TcplsSessionOptions). */
+  session?: Pick<TcplsSessionOptions, 'receiveWindow' | 'ackEveryRecords' | 'maxAckDelay' | 'sendBufferLimit'>;
 }
 
 export interface EndpointStats {
@@ -112,6 +121,8 @@ export interface EndpointHandlers {
 
 /** Bytes of TLS output we queue beyond what TCP accepted before stream data waits (backpressure). */
 const OUT_QUEUE_LIMIT = 256 * 1024;
+/** A full TLS record on the wire: 2^14 bytes of plaintext, content type, tag and header. */
+const FULL_RECORD = 16384 + 22;
 
 export class TcplsEndpoint {
   readonly role: 'client' | 'server';
@@ -131,10 +142,6 @@ export class TcplsEndpoint {
   private readonly label: string;
   private readonly negotiated: () => boolean;
   private out: Uint8Array[] = [];
-  private inParts: Uint8Array[] = [];
-  private inBytes = 0;
-  /** Bytes needed before the pending inbound pieces complete a record. */
-  private inNeed = 0;
   private outBytes = 0;
   private pumping = false;
   private again = false;
@@ -148,6 +155,8 @@ export class TcplsEndpoint {
   private readonly deferFn: ((fn: () => void) => void) | undefined;
   private pumpQueued = false;
   private readonly unseen: readonly string[];
+  private readonly timerFn: EndpointOptions['timer'];
+  private armed: { at: number; handle: { cancel(): void } } | null = null;
 
   constructor(opts: EndpointOptions) {
     this.role = opts.role;
@@ -160,7 +169,9 @@ export class TcplsEndpoint {
     this.tcpStatsFn = opts.tcpStats;
     this.deferFn = opts.defer;
     this.unseen = opts.unseenFields ?? [];
+    this.timerFn = opts.timer;
     this.session = new TcplsSession({
+      ...opts.session,
       role: opts.role,
       random: opts.random,
       ...(opts.policy ? { policy: opts.policy } : {}),
@@ -376,36 +387,28 @@ export class TcplsEndpoint {
     } finally {
       this.pumping = false;
     }
+    this.armTimer();
     if (this.tlsClosed) this.finish(this.error);
   }
 
-  /**
-   * TCP bytes to the TLS channel, whole records at a time: TCP hands us MSS-sized pieces, and the
-   * channel re-concatenates its partial record on every call, so pieces are gathered here until the
-   * record they belong to is complete (RFC 8446 §5.1 header: type, version, 16-bit length).
-   */
+  /** One timer for the session's next deadline (delayed ACKs); re-armed only when it moves. */
+  private armTimer(): void {
+    if (!this.timerFn) return;
+    const at = this.mode === 'tcpls' && !this.session.closed ? this.session.nextTimeout() : null;
+    if (this.armed && this.armed.at === at) return;
+    this.armed?.handle.cancel();
+    this.armed = null;
+    if (at === null) return;
+    const handle = this.timerFn(Math.max(0, at - this.wallNow()), () => {
+      this.armed = null;
+      this.pump();
+    });
+    this.armed = { at, handle };
+  }
+
+  /** TCP bytes to the TLS channel, which hands TLS whole records (tls-glue.ts). */
   private inbound(d: Uint8Array, now: number): void {
-    this.inParts.push(d);
-    this.inBytes += d.length;
-    if (this.inBytes < this.inNeed) return;
-    const all = this.inParts.length === 1 ? this.inParts[0] : concatParts(this.inParts, this.inBytes);
-    this.inParts = [];
-    this.inBytes = 0;
-    // Hand over every complete record; keep the tail of an incomplete one.
-    let off = 0;
-    while (all.length - off >= 5) {
-      const len = (all[off + 3] << 8) | all[off + 4];
-      if (all.length - off < 5 + len) break;
-      off += 5 + len;
-    }
-    if (off === 0 && all.length - off >= 5 && ((all[3] << 8) | all[4]) > 16384 + 256) off = all.length; // let TLS reject it
-    if (off > 0) this.channel.receiveBytes(all.subarray(0, off), now);
-    if (off < all.length) {
-      const rest = all.subarray(off);
-      this.inParts.push(rest);
-      this.inBytes = rest.length;
-      this.inNeed = rest.length >= 5 ? 5 + ((rest[3] << 8) | rest[4]) : 5;
-    } else this.inNeed = 0;
+    this.channel.receiveBytes(d, now);
   }
 
   private collectTls(): boolean {
@@ -486,7 +489,13 @@ export class TcplsEndpoint {
         this.collectTls();
         return seq;
       },
-      sendCapacity: () => Math.max(0, OUT_QUEUE_LIMIT - this.outBytes),
+      // While bytes are still queued (so room will come back when TCP takes them), report no room
+      // rather than a sliver: a record costs one AEAD call whatever its size, so stream data goes
+      // in full 16 KiB records instead of filling the last few hundred bytes of the queue.
+      sendCapacity: () => {
+        const room = OUT_QUEUE_LIMIT - this.outBytes;
+        return this.outBytes > 0 && room < FULL_RECORD ? 0 : Math.max(0, room);
+      },
       close: (how) => ch.close(how),
     };
   }
@@ -516,14 +525,4 @@ export class TcplsEndpoint {
     if (!this.traceSink) return;
     this.traceSink(jsonSafe({ t: this.now(), conn: this.label, role: this.role, event, ...data }) as Record<string, unknown>);
   }
-}
-
-function concatParts(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const x of parts) {
-    out.set(x, p);
-    p += x.length;
-  }
-  return out;
 }

@@ -59,6 +59,27 @@ function realTimeDefer(host: Host): ((fn: () => void) => void) | undefined {
   return host.clock === systemClock ? queueMicrotask : undefined;
 }
 
+/** The session's timer on the host's clock (virtual time on the simulator). */
+function hostTimer(host: Host): (delayMs: number, fn: () => void) => { cancel(): void } {
+  return (delayMs, fn) => host.clock.setTimer(host.clock.now() + delayMs, fn);
+}
+
+/** A TcplsEndpoint on a Host connection: the Host supplies transport, TCP control, clocks and timer. */
+function hostEndpoint(host: Host, hc: HostConnection, role: 'client' | 'server', opts: HostEndpointOptions): TcplsEndpoint {
+  return new TcplsEndpoint({
+    ...opts,
+    role,
+    transport: hostTransport(hc),
+    tcp: hostTcpControl(hc),
+    now: opts.now ?? (() => host.clock.now()),
+    wallNow: opts.wallNow ?? anchoredWallClock(host),
+    defer: opts.defer ?? realTimeDefer(host),
+    timer: opts.timer ?? hostTimer(host),
+    tcpStats: () => hc.conn.stats(),
+    label: opts.label ?? `${hc.local.address}:${hc.local.port}-${hc.remote.address}:${hc.remote.port}`,
+  });
+}
+
 function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void {
   hc.onEvent = (ev) => {
     switch (ev.type) {
@@ -93,17 +114,7 @@ export function connectOverHost(
 ): { endpoint: TcplsEndpoint; connection: HostConnection } {
   // Records are written whole: Nagle would only hold back the tail of each flush.
   const hc = host.connect({ remote, local: { address: opts.localAddress, port: opts.localPort }, tcp: { nagle: false, ...opts.tcp } });
-  const ep = new TcplsEndpoint({
-    ...opts,
-    role: 'client',
-    transport: hostTransport(hc),
-    tcp: hostTcpControl(hc),
-    now: opts.now ?? (() => host.clock.now()),
-    wallNow: opts.wallNow ?? anchoredWallClock(host),
-    defer: opts.defer ?? realTimeDefer(host),
-    tcpStats: () => hc.conn.stats(),
-    label: opts.label ?? `${hc.local.address}:${hc.local.port}-${remote.address}:${remote.port}`,
-  });
+  const ep = hostEndpoint(host, hc, 'client', opts);
   bind(hc, ep, false);
   return { endpoint: ep, connection: hc };
 }
@@ -116,17 +127,7 @@ export function listenOverHost(
   onEndpoint: (ep: TcplsEndpoint, hc: HostConnection) => void,
 ): Listener {
   return host.listen(port, { address: opts.address, tcp: { nagle: false, ...opts.tcp } }, (hc) => {
-    const ep = new TcplsEndpoint({
-      ...opts,
-      role: 'server',
-      transport: hostTransport(hc),
-      tcp: hostTcpControl(hc),
-      now: opts.now ?? (() => host.clock.now()),
-      wallNow: opts.wallNow ?? anchoredWallClock(host),
-      defer: opts.defer ?? realTimeDefer(host),
-      tcpStats: () => hc.conn.stats(),
-      label: opts.label ?? `${hc.local.address}:${hc.local.port}-${hc.remote.address}:${hc.remote.port}`,
-    });
+    const ep = hostEndpoint(host, hc, 'server', opts);
     onEndpoint(ep, hc);
     bind(hc, ep, true);
   });

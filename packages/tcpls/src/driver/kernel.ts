@@ -32,6 +32,7 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
 export function kernelTransport(sock: net.Socket, onActivity: () => void, onEnd: (err: Error | null) => void): ByteTransport {
   const inbox: Buffer[] = [];
   let ended = false;
+  let corked = false;
   sock.on('data', (d: Buffer) => {
     inbox.push(d);
     onActivity();
@@ -61,6 +62,16 @@ export function kernelTransport(sock: net.Socket, onActivity: () => void, onEnd:
     write(d) {
       if (sock.destroyed || sock.writableEnded) return d.length;
       if (sock.writableLength > SOCKET_HIGH_WATER) return 0;
+      // One record per write: cork until the end of this tick so a pump's records leave in one
+      // writev instead of one syscall each.
+      if (!corked) {
+        corked = true;
+        sock.cork();
+        process.nextTick(() => {
+          corked = false;
+          sock.uncork();
+        });
+      }
       sock.write(d);
       return d.length;
     },
@@ -96,6 +107,12 @@ export function endpointOverSocket(sock: net.Socket, opts: KernelEndpointOptions
     ...opts,
     transport,
     now: opts.now ?? (() => performance.now()),
+    timer:
+      opts.timer ??
+      ((delayMs, fn) => {
+        const t = setTimeout(fn, delayMs);
+        return { cancel: () => clearTimeout(t) };
+      }),
     label: opts.label ?? `${sock.localAddress}:${sock.localPort}-${sock.remoteAddress}:${sock.remotePort}`,
     unseenFields: KERNEL_UNSEEN_FIELDS,
     tcpStats: () => ({

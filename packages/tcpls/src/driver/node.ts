@@ -23,7 +23,7 @@ import type { OptionDifference } from '../options-check.js';
 import type { TcpSetting } from '../frames.js';
 import type { ApplyPolicy, TcplsEvent, TcplsStream } from '../session.js';
 import type { TcplsProfile } from '../profile.js';
-import { type EndpointStats, TcplsEndpoint } from './endpoint.js';
+import { type EndpointOptions, type EndpointStats, TcplsEndpoint } from './endpoint.js';
 import { connectOverHost, listenOverHost } from './host.js';
 import { endpointOverSocket } from './kernel.js';
 import type { JsonTrace } from './trace.js';
@@ -50,6 +50,8 @@ interface CommonOptions {
   provider?: CryptoProvider;
   /** false: behave as a plain TLS 1.3 peer (fallback experiments). */
   tcpls?: boolean;
+  /** Session tuning: per-stream receive window, ACK policy, send buffer (docs/wire-format.md §3.3, §3.11). */
+  session?: EndpointOptions['session'];
 }
 
 export interface TcplsConnectOptions extends CommonOptions {
@@ -334,7 +336,7 @@ export async function connect(o: TcplsConnectOptions): Promise<TcplsConnection> 
     verifier: verifierFor(o, provider),
     tcpls: o.tcpls,
   };
-  const base = { role: 'client' as const, random: o.random ?? defaultRandom, tls, policy: o.policy, profile: o.profile, trace: o.trace };
+  const base = { role: 'client' as const, random: o.random ?? defaultRandom, tls, policy: o.policy, profile: o.profile, trace: o.trace, session: o.session };
   const host = hostFor(o);
   if (host) {
     const { endpoint } = connectOverHost(host, { address: o.host, port: o.port }, { ...base, localAddress: o.localAddress, localPort: o.localPort, tcp: o.tcp });
@@ -385,6 +387,7 @@ export class TcplsServer extends EventEmitter {
       tls: { provider: this.o.provider ?? nodeCrypto, certificateChain: this.chain, privateKey: this.key, tcpls: this.o.tcpls },
       policy: this.o.policy,
       profile: this.o.profile,
+      session: this.o.session,
       trace: this.o.trace,
     };
   }

@@ -16,6 +16,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   sign as nodeSign,
   verify as nodeVerify,
@@ -70,30 +71,52 @@ const TAG_LENGTH = 16;
 function createNodeAead(algorithm: AeadAlgorithm, key: Uint8Array): AeadCipher {
   if (!(algorithm in aeadKeyLength)) throw new CryptoError('unsupported', `unsupported AEAD ${String(algorithm)}`);
   if (key.length !== aeadKeyLength[algorithm]) throw new CryptoError('invalid-key', `${algorithm} key must be ${aeadKeyLength[algorithm]} bytes`);
-  const keyCopy = Uint8Array.from(key);
+  // A KeyObject imported once: node:crypto then skips copying and checking the raw key on every
+  // record (each record needs its own cipher object, since node cannot re-key an AEAD with a new nonce).
+  const keyObject = createSecretKey(Uint8Array.from(key));
+  const alg = algorithm as 'aes-128-gcm';
+  const options = { authTagLength: TAG_LENGTH };
   const checkNonce = (nonce: Uint8Array): void => {
     if (nonce.length !== 12) throw new CryptoError('unsupported', 'AEAD nonce must be 12 bytes');
   };
   return {
     algorithm,
     seal(nonce, aad, plaintext) {
-      checkNonce(nonce);
-      const c = createCipheriv(algorithm as 'aes-128-gcm', keyCopy, nonce, { authTagLength: TAG_LENGTH });
-      c.setAAD(aad);
-      const a = c.update(plaintext);
-      const b = c.final();
-      const tag = c.getAuthTag();
-      const out = new Uint8Array(a.length + b.length + tag.length);
-      out.set(a, 0);
-      out.set(b, a.length);
-      out.set(tag, a.length + b.length);
+      const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+      this.sealInto!(nonce, aad, plaintext, null, out, 0);
       return out;
+    },
+    sealInto(nonce, aad, plaintext, trailer, out, offset) {
+      checkNonce(nonce);
+      const total = plaintext.length + (trailer ? trailer.length : 0);
+      if (offset < 0 || offset + total + TAG_LENGTH > out.length) throw new CryptoError('unsupported', 'sealInto: output too small');
+      const c = createCipheriv(alg, keyObject, nonce, options);
+      c.setAAD(aad);
+      // node:crypto always returns new buffers, so the ciphertext is copied once into `out`; the
+      // record trailer (content type and padding, RFC 8446 5.2) is a second small update rather
+      // than a copy of the whole content into a temporary TLSInnerPlaintext.
+      let o = offset;
+      const a = c.update(plaintext);
+      out.set(a, o);
+      o += a.length;
+      if (trailer && trailer.length > 0) {
+        const t = c.update(trailer);
+        out.set(t, o);
+        o += t.length;
+      }
+      const f = c.final(); // empty for GCM and ChaCha20-Poly1305 (stream modes)
+      if (f.length > 0) {
+        out.set(f, o);
+        o += f.length;
+      }
+      out.set(c.getAuthTag(), o);
+      return o + TAG_LENGTH - offset;
     },
     open(nonce, aad, ciphertextAndTag) {
       checkNonce(nonce);
       if (ciphertextAndTag.length < TAG_LENGTH) return null;
       const ctLen = ciphertextAndTag.length - TAG_LENGTH;
-      const d = createDecipheriv(algorithm as 'aes-128-gcm', keyCopy, nonce, { authTagLength: TAG_LENGTH });
+      const d = createDecipheriv(alg, keyObject, nonce, options);
       d.setAAD(aad);
       d.setAuthTag(ciphertextAndTag.subarray(ctLen));
       const a = d.update(ciphertextAndTag.subarray(0, ctLen));
@@ -111,11 +134,43 @@ function createNodeAead(algorithm: AeadAlgorithm, key: Uint8Array): AeadCipher {
   };
 }
 
+/**
+ * X25519 private key import. OpenSSL 3's DER (PKCS#8) decoder costs ~0.35 ms a key here, its JWK
+ * path ~0.03 ms; JWK needs the public `x`, which OpenSSL recomputes from `d` anyway, so a
+ * placeholder is given and the real public key is read back from the imported key. Falls back to
+ * PKCS#8 if a Node version ever refuses the placeholder.
+ */
+const X25519_PLACEHOLDER_X = 'A'.repeat(43);
+function x25519PrivateKey(scalar: Uint8Array): KeyObject {
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(scalar).toString('base64url'), x: X25519_PLACEHOLDER_X }, format: 'jwk' });
+  } catch {
+    return createPrivateKey({ key: Buffer.from(x25519Pkcs8(scalar)), format: 'der', type: 'pkcs8' });
+  }
+}
+
+/** The 32-byte X25519 public key (RFC 7748 6.1) of an imported private key. */
+function x25519PublicBytes(privateKey: KeyObject): Uint8Array {
+  const x = privateKey.export({ format: 'jwk' }).x;
+  const b = typeof x === 'string' ? Buffer.from(x, 'base64url') : Buffer.alloc(0);
+  if (b.length === 32) return u8(b);
+  const spki = u8(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
+  return spki.slice(spki.length - 32);
+}
+
+/** A peer's X25519 public key from its 32 raw bytes (JWK import: ~10x cheaper than SPKI DER). */
+function x25519PublicKey(raw: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  } catch {
+    return createPublicKey({ key: Buffer.from(x25519Spki(raw)), format: 'der', type: 'spki' });
+  }
+}
+
 function generateNodeKeyShare(group: NamedGroup, random: (n: number) => Uint8Array): KeyShare {
   if (group === 'x25519') {
-    const privateKey = createPrivateKey({ key: Buffer.from(x25519Pkcs8(drawX25519Scalar(random))), format: 'der', type: 'pkcs8' });
-    const spki = u8(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
-    const publicKey = spki.slice(spki.length - 32);
+    const privateKey = x25519PrivateKey(drawX25519Scalar(random));
+    const publicKey = x25519PublicBytes(privateKey);
     return {
       group,
       publicKey,
@@ -123,7 +178,7 @@ function generateNodeKeyShare(group: NamedGroup, random: (n: number) => Uint8Arr
         if (peer.length !== 32) throw new CryptoError('invalid-point', 'X25519 key_exchange must be 32 bytes');
         let secret: Uint8Array;
         try {
-          const peerKey = createPublicKey({ key: Buffer.from(x25519Spki(peer)), format: 'der', type: 'spki' });
+          const peerKey = x25519PublicKey(peer);
           secret = u8(diffieHellman({ privateKey, publicKey: peerKey }));
         } catch (e) {
           throw new CryptoError('invalid-point', `X25519: ${(e as Error).message}`);
@@ -177,15 +232,29 @@ function privateKeyObject(key: PrivateKey): CachedKey {
   return c;
 }
 
+/**
+ * Public keys by content too: a server's leaf key arrives as new bytes on every handshake, and
+ * importing SPKI DER through OpenSSL 3's decoders costs ~0.1 ms. The import is a pure function of
+ * the bytes, so a bounded cache keyed by them is safe; the oldest entry goes first when full.
+ */
+const PUBLIC_BY_CONTENT_MAX = 256;
+const publicByContent = new Map<string, CachedKey>();
+
 function publicKeyObject(key: PublicKey): CachedKey {
   let c = publicCache.get(key);
   if (!c) {
-    const info = parseSpki(key.spki);
-    if (info.type !== key.type) throw new CryptoError('invalid-key', `key says ${key.type} but SPKI holds ${info.type}`);
-    try {
-      c = { object: createPublicKey({ key: Buffer.from(key.spki), format: 'der', type: 'spki' }), rsaPss: info.algorithmOid === Oid.rsassaPss };
-    } catch (e) {
-      throw new CryptoError('invalid-key', `SPKI: ${(e as Error).message}`);
+    const id = `${key.type}:${Buffer.from(key.spki.buffer, key.spki.byteOffset, key.spki.length).toString('base64')}`;
+    c = publicByContent.get(id);
+    if (!c) {
+      const info = parseSpki(key.spki);
+      if (info.type !== key.type) throw new CryptoError('invalid-key', `key says ${key.type} but SPKI holds ${info.type}`);
+      try {
+        c = { object: createPublicKey({ key: Buffer.from(key.spki), format: 'der', type: 'spki' }), rsaPss: info.algorithmOid === Oid.rsassaPss };
+      } catch (e) {
+        throw new CryptoError('invalid-key', `SPKI: ${(e as Error).message}`);
+      }
+      if (publicByContent.size >= PUBLIC_BY_CONTENT_MAX) publicByContent.delete(publicByContent.keys().next().value as string);
+      publicByContent.set(id, c);
     }
     publicCache.set(key, c);
   }

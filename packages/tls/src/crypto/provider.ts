@@ -36,6 +36,13 @@ export interface AeadCipher {
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Returns the plaintext, or null when authentication fails. */
   open(nonce: Uint8Array, aad: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array | null;
+  /**
+   * Optional fast path for the record layer: seals `plaintext || trailer` (trailer may be null)
+   * and writes ciphertext || tag into `out` at `offset`, returning the bytes written
+   * (plaintext + trailer + 16). `aad` must not overlap the written range. Saves the record layer
+   * from building a TLSInnerPlaintext copy and from copying the result into the record.
+   */
+  sealInto?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, trailer: Uint8Array | null, out: Uint8Array, offset: number): number;
 }
 
 /** One ephemeral (EC)DHE key pair. */

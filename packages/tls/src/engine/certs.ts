@@ -48,22 +48,55 @@ export function loadKeyPem(pem: string): PrivateKey {
 }
 
 let systemAnchors: Uint8Array[] | null = null;
+let systemAnchorsParsed: Certificate[] | null = null;
 /** The system trust store's certificates, DER (read once). */
 export function systemTrustAnchors(): Uint8Array[] {
-  if (!systemAnchors) systemAnchors = loadSystemTrustStore().certificates.map((c) => c.der);
+  if (!systemAnchors) {
+    systemAnchorsParsed = loadSystemTrustStore().certificates;
+    systemAnchors = systemAnchorsParsed.map((c) => c.der);
+  }
   return systemAnchors;
+}
+
+/** Trust anchors parsed: the system store once, a short list through the certificate cache. */
+function parseAnchors(anchors: readonly Uint8Array[]): Certificate[] {
+  if (anchors === systemAnchors && systemAnchorsParsed) return systemAnchorsParsed;
+  // A long list (a trust store of its own) would only churn the bounded cache.
+  return anchors.length <= 16 ? anchors.map((a) => parseCertificateCached(a)) : anchors.map((a) => parseCertificate(a));
+}
+
+/**
+ * Parsed certificates by DER content. A client meets the same server chain (and its own trust
+ * anchors, parsed again by every verifier) on each handshake; parsing is a pure function of the
+ * bytes, so the result is shared. The cache parses its own copy of the bytes (the parsed fields
+ * are views of them), so a caller changing its buffer later cannot change a cached entry. Bounded:
+ * at most CERT_CACHE_MAX entries, the oldest dropped first; errors are not cached.
+ */
+const CERT_CACHE_MAX = 128;
+const certCache = new Map<string, Certificate>();
+
+function parseCertificateCached(der: Uint8Array): Certificate {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1');
+  let c = certCache.get(key);
+  if (!c) {
+    c = parseCertificate(der.slice());
+    if (certCache.size >= CERT_CACHE_MAX) certCache.delete(certCache.keys().next().value as string);
+    certCache.set(key, c);
+  }
+  return c;
 }
 
 /**
  * The default verifier: the chain must lead to one of `anchors` (DER), name `hostname` (when
- * given) and be valid at the connection's `now` (wall clock ms).
+ * given) and be valid at the connection's `now` (wall clock ms). Every check runs on every call;
+ * only the parsing of certificates is cached (by content).
  */
 export function chainVerifier(anchors: readonly Uint8Array[], provider: CryptoProvider): CertificateVerifier {
   let parsed: Certificate[] | null = null;
   return {
     verify(chain, opts) {
-      parsed ??= anchors.map((a) => parseCertificate(a));
-      const certs = chain.map((d) => parseCertificate(d));
+      parsed ??= parseAnchors(anchors);
+      const certs = chain.map((d) => parseCertificateCached(d));
       const leaf = certs[0];
       // DELIBERATE CHOICE: the subject CN is matched when the leaf has no subjectAltName at all.
       // Certificates made with `openssl req -x509 -subj /CN=host` (OpenSSL 3.0 adds no SAN, and

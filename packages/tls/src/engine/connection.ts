@@ -239,6 +239,16 @@ export abstract class TlsConnection {
     if (now !== undefined) this.now = now;
     if (this.closed || this.sentCloseNotify) throw new TlsError('closed', 'write after close');
     if (data.length === 0) return;
+    if (this.handshakeDone && !this.closed && this.pendingAppData.length === 0) {
+      // Keys are installed: seal straight from the caller's buffer, which is read before write()
+      // returns, so no copy is needed (one record per maxPlaintext bytes, as before).
+      try {
+        this.writeRecords(ContentType.applicationData, data);
+      } catch (e) {
+        this.fail(e);
+      }
+      return;
+    }
     this.pendingAppData.push(data.slice());
     try {
       this.flushAppData();
@@ -441,20 +451,60 @@ export abstract class TlsConnection {
     this.writeRecords(ContentType.alert, new Uint8Array([level, description]));
   }
 
+  /**
+   * Splits `data` into records of at most maxPlaintext bytes (one empty record for empty data) and
+   * queues them. Protected records are sealed into one buffer per batch, so a large write costs one
+   * allocation and reaches the transport as one chunk (no concatenation in pollOutput).
+   */
   private writeRecords(type: number, data: Uint8Array): void {
-    const p = this.writeProtection;
-    const max = p ? p.maxPlaintext : Math.min(MAX_PLAINTEXT, this.peerMaxPlaintext);
-    for (let off = 0; off < data.length || (off === 0 && data.length === 0); ) {
-      const chunk = data.subarray(off, Math.min(data.length, off + max));
-      if (p) {
-        this.maybeAutoKeyUpdate(type);
-        this.output.push(this.writeProtection!.seal(type, chunk));
-      } else {
+    if (!this.writeProtection) {
+      const max = Math.min(MAX_PLAINTEXT, this.peerMaxPlaintext);
+      let off = 0;
+      do {
+        const chunk = data.subarray(off, Math.min(data.length, off + max));
         this.output.push(RecordProtection.plaintext(type, chunk, this.plaintextRecordVersion));
-      }
-      off += chunk.length;
-      if (data.length === 0) break;
+        off += chunk.length;
+      } while (off < data.length);
+      return;
     }
+    let off = 0;
+    do {
+      // May rotate the write key (RFC 8446 5.5); the KeyUpdate record is queued before the batch.
+      this.maybeAutoKeyUpdate(type);
+      const p = this.writeProtection;
+      const max = p.maxPlaintext;
+      const left = data.length - off;
+      const count = Math.min(Math.max(1, Math.ceil(left / max)), this.recordsBeforeKeyUpdate(type));
+      // The padding policy is asked once per record, before sealing, to size the batch buffer.
+      const pads = new Array<number>(count);
+      let total = 0;
+      for (let i = 0, o = off; i < count; i++) {
+        const n = Math.min(max, data.length - o);
+        pads[i] = p.paddingFor(type, n);
+        total += RecordProtection.sealedLength(n, pads[i]);
+        o += n;
+      }
+      // Uninitialised memory is fine here: sealInto writes every byte of each record (it checks
+      // the AEAD's output length), and the records exactly tile the buffer.
+      const raw = Buffer.allocUnsafe(total);
+      const out = new Uint8Array(raw.buffer, raw.byteOffset, total);
+      let w = 0;
+      for (let i = 0; i < count; i++) {
+        const n = Math.min(max, data.length - off);
+        w += p.sealInto(type, data.subarray(off, off + n), out, w, pads[i]);
+        off += n;
+      }
+      if (w !== total) throw new TlsError('internal-error', `sealed ${w} of ${total} bytes`);
+      this.output.push(out);
+    } while (off < data.length);
+  }
+
+  /** Records that may still be sealed before the automatic KeyUpdate (at least 1; Infinity when none applies). */
+  private recordsBeforeKeyUpdate(type: number): number {
+    if (!this.handshakeDone || type !== ContentType.applicationData || !this.suite) return Infinity;
+    const limit = BigInt(this.keyUpdateAfter ?? this.suite.recordLimit);
+    const left = limit - this.writeProtection!.sequenceNumber;
+    return left <= 1n ? 1 : left > 1_000_000n ? Infinity : Number(left);
   }
 
   /** Updates the sending key before the AEAD usage limit is reached (RFC 8446 5.5). */
@@ -540,11 +590,12 @@ export abstract class TlsConnection {
           // 4.2.10: more than max_early_data_size is unexpected_message.
           this.earlyDataRemaining -= content.length;
           if (this.earlyDataRemaining < 0) throw new TlsError('unexpected-message', 'early data over max_early_data_size');
-          this.emit({ type: 'early-data', data: content.slice() });
+          // Decrypted content is fresh memory (RecordProtection.open), not the caller's buffer.
+          this.emit({ type: 'early-data', data: content });
           return;
         }
         if (!this.handshakeDone) throw new TlsError('unexpected-message', 'application data before the handshake is complete');
-        if (content.length) this.emit({ type: 'data', data: content.slice() });
+        if (content.length) this.emit({ type: 'data', data: content });
         return;
       default:
         throw new TlsError('unexpected-message', `inner content type ${innerType}`);

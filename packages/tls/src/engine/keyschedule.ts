@@ -91,8 +91,11 @@ export class KeySchedule {
   expandLabel(secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
     return hkdfExpandLabel(this.provider, this.hash, secret, label, context, length);
   }
+  private emptyHashValue: Uint8Array | null = null;
+  /** Transcript-Hash("") (7.1 "derived" and exporters), computed once per schedule. */
   private emptyHash(): Uint8Array {
-    return this.provider.hash(this.hash, EMPTY);
+    this.emptyHashValue ??= this.provider.hash(this.hash, EMPTY);
+    return this.emptyHashValue;
   }
 
   binderKey(resumption: boolean): Uint8Array {

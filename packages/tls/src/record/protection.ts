@@ -37,6 +37,17 @@ export function padToMultiple(block: number): PaddingPolicy {
   return (_t, len) => (block - ((len + 1) % block)) % block;
 }
 
+/** One-byte trailers (content type, no padding), one per type, reused: AEADs only read them. */
+const trailers = new Map<number, Uint8Array>();
+function typeTrailer(contentType: number): Uint8Array {
+  let t = trailers.get(contentType);
+  if (!t) {
+    t = new Uint8Array([contentType]);
+    trailers.set(contentType, t);
+  }
+  return t;
+}
+
 export class RecordProtection {
   private readonly aead: AeadCipher;
   private readonly iv: Uint8Array;
@@ -66,11 +77,17 @@ export class RecordProtection {
     n[1] ^= (c >>> 16) & 0xff;
     n[2] ^= (c >>> 8) & 0xff;
     n[3] ^= c & 0xff;
-    let s = seq;
-    for (let i = 11; i >= 4; i--) {
-      n[i] ^= Number(s & 0xffn);
-      s >>= 8n;
-    }
+    // Two 32-bit halves: two BigInt operations per record instead of sixteen.
+    const hi = Number((seq >> 32n) & 0xffffffffn);
+    const lo = Number(seq & 0xffffffffn);
+    n[4] ^= hi >>> 24;
+    n[5] ^= (hi >>> 16) & 0xff;
+    n[6] ^= (hi >>> 8) & 0xff;
+    n[7] ^= hi & 0xff;
+    n[8] ^= lo >>> 24;
+    n[9] ^= (lo >>> 16) & 0xff;
+    n[10] ^= (lo >>> 8) & 0xff;
+    n[11] ^= lo & 0xff;
     return n;
   }
 
@@ -82,36 +99,85 @@ export class RecordProtection {
     return s;
   }
 
+  /**
+   * The padding `seal`/`sealInto` will use for a record of `contentLength` bytes: `padLen` or the
+   * policy's choice, clamped so content + type + padding stays within the limit (RFC 8449 4:
+   * maxPlaintext is the limit minus the type byte).
+   */
+  paddingFor(contentType: number, contentLength: number, padLen?: number): number {
+    const pad = padLen ?? this.padding(contentType, contentLength);
+    return Math.max(0, Math.min(pad, this.maxPlaintext - contentLength));
+  }
+
+  /** Bytes `sealInto` writes for this content length and padding (header + inner plaintext + tag). */
+  static sealedLength(contentLength: number, padLen = 0): number {
+    return 5 + contentLength + 1 + padLen + 16;
+  }
+
   /** Seals one record: returns header || ciphertext (TLSCiphertext, 5.2). */
   seal(contentType: number, content: Uint8Array, padLen?: number): Uint8Array {
     if (content.length > this.maxPlaintext) throw new TlsError('api-misuse', `record content ${content.length} > ${this.maxPlaintext}`);
-    let pad = padLen ?? this.padding(contentType, content.length);
-    // Never exceed the limit with padding (RFC 8449 4: the limit covers type and padding).
-    // RFC 8449 4: the limit covers content, type and padding (maxPlaintext is limit - 1).
-    pad = Math.max(0, Math.min(pad, this.maxPlaintext - content.length));
-    const inner = new Uint8Array(content.length + 1 + pad);
-    inner.set(content);
-    inner[content.length] = contentType;
-    const len = inner.length + 16;
-    const header = new Uint8Array([ContentType.applicationData, 0x03, 0x03, len >>> 8, len & 0xff]);
-    const ct = this.aead.seal(this.nonce(this.nextSeq()), header, inner);
-    const out = new Uint8Array(5 + ct.length);
-    out.set(header);
-    out.set(ct, 5);
+    const pad = this.paddingFor(contentType, content.length, padLen);
+    const out = new Uint8Array(RecordProtection.sealedLength(content.length, pad));
+    this.sealInto(contentType, content, out, 0, pad);
     return out;
+  }
+
+  /**
+   * Seals one record into `out` at `offset` (header || ciphertext || tag) and returns its length,
+   * RecordProtection.sealedLength(content.length, pad) with pad = paddingFor(...). Writing records
+   * straight into the caller's buffer lets a batch of records share one allocation and go to the
+   * transport without being concatenated again.
+   */
+  sealInto(contentType: number, content: Uint8Array, out: Uint8Array, offset: number, padLen?: number): number {
+    if (content.length > this.maxPlaintext) throw new TlsError('api-misuse', `record content ${content.length} > ${this.maxPlaintext}`);
+    const pad = this.paddingFor(contentType, content.length, padLen);
+    const total = RecordProtection.sealedLength(content.length, pad);
+    if (!Number.isInteger(offset) || offset < 0 || offset + total > out.length) throw new TlsError('api-misuse', 'sealInto: output buffer too small');
+    const len = total - 5; // TLSCiphertext.length: inner plaintext + tag (5.2)
+    out[offset] = ContentType.applicationData; // opaque_type (5.2)
+    out[offset + 1] = 0x03; // legacy_record_version 0x0303
+    out[offset + 2] = 0x03;
+    out[offset + 3] = len >>> 8;
+    out[offset + 4] = len & 0xff;
+    // The additional data is the record header itself (5.2); it precedes the sealed range in `out`.
+    const header = out.subarray(offset, offset + 5);
+    const nonce = this.nonce(this.nextSeq());
+    // TLSInnerPlaintext's tail: the real content type, then the zero padding (5.2, 5.4).
+    let trailer = typeTrailer(contentType);
+    if (pad > 0) {
+      trailer = new Uint8Array(1 + pad);
+      trailer[0] = contentType;
+    }
+    if (this.aead.sealInto) {
+      const n = this.aead.sealInto(nonce, header, content, trailer, out, offset + 5);
+      if (n !== len) throw new TlsError('internal-error', `AEAD wrote ${n} bytes, expected ${len}`);
+    } else {
+      const inner = new Uint8Array(content.length + trailer.length);
+      inner.set(content);
+      inner.set(trailer, content.length);
+      const ct = this.aead.seal(nonce, header, inner);
+      if (ct.length !== len) throw new TlsError('internal-error', `AEAD returned ${ct.length} bytes, expected ${len}`);
+      out.set(ct, offset + 5);
+    }
+    return total;
   }
 
   /**
    * Opens a record given its 5-byte header and fragment. Returns the real content type and content
    * (padding removed). Throws bad_record_mac when authentication fails, and unexpected_message
-   * when the inner plaintext is all zeros (5.4).
+   * when the inner plaintext is all zeros (5.4). The content never shares memory with `header` or
+   * `fragment`, so it stays valid after the caller reuses its input buffer.
    */
   open(header: Uint8Array, fragment: Uint8Array): { type: number; content: Uint8Array } {
     if (fragment.length > MAX_CIPHERTEXT) throw new TlsError('record-overflow', `ciphertext ${fragment.length} > 2^14+256`);
     const seq = this.sequenceNumber;
-    const pt = this.aead.open(this.nonce(seq), header, fragment);
+    let pt = this.aead.open(this.nonce(seq), header, fragment);
     if (pt === null) throw new TlsError('bad-record-mac', 'record authentication failed');
     this.nextSeq();
+    // Providers normally return fresh memory (node:crypto and noble do); one that decrypts in place
+    // would hand back a view of the input, which the caller may reuse: copy only then.
+    if (pt.buffer === fragment.buffer || pt.buffer === header.buffer) pt = pt.slice();
     let i = pt.length - 1;
     while (i >= 0 && pt[i] === 0) i--;
     if (i < 0) throw new TlsError('unexpected-message', 'record with no non-zero content type');
@@ -140,6 +206,13 @@ export class RecordProtection {
 export class RecordReader {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
+  /**
+   * A partial record kept by detach(), in a buffer of the whole record's size (its header is
+   * known): later bytes are appended into it, so a record split across transport reads is copied
+   * once, not once when detached and again when joined. While set, it is chunks[0] (a prefix view).
+   */
+  private assembly: Uint8Array | null = null;
+  private assemblyFill = 0;
 
   get bufferedBytes(): number {
     return this.buffered;
@@ -147,6 +220,15 @@ export class RecordReader {
 
   push(data: Uint8Array): void {
     if (data.length === 0) return;
+    if (this.assembly && this.chunks.length === 1) {
+      const take = Math.min(data.length, this.assembly.length - this.assemblyFill);
+      this.assembly.set(data.subarray(0, take), this.assemblyFill);
+      this.assemblyFill += take;
+      this.chunks[0] = this.assembly.subarray(0, this.assemblyFill);
+      this.buffered += take;
+      if (take === data.length) return;
+      data = data.subarray(take);
+    }
     this.chunks.push(data);
     this.buffered += data.length;
   }
@@ -166,6 +248,9 @@ export class RecordReader {
   }
 
   private consume(n: number): void {
+    // Records are consumed whole, and the assembly holds exactly one: consuming always frees it.
+    this.assembly = null;
+    this.assemblyFill = 0;
     this.buffered -= n;
     while (n > 0) {
       const c = this.chunks[0];
@@ -185,14 +270,37 @@ export class RecordReader {
    */
   detach(): void {
     if (this.chunks.length === 0) return;
+    if (this.assembly) return; // everything buffered is already in our own buffer (push appended it)
+    if (this.buffered >= 5) {
+      const h = this.peek(5);
+      const total = 5 + ((h[3] << 8) | h[4]);
+      // A partial record with a plausible header: keep it in a buffer sized for the whole record.
+      if (total <= 5 + MAX_CIPHERTEXT && this.buffered < total) {
+        const a = new Uint8Array(total);
+        let o = 0;
+        for (const c of this.chunks) {
+          a.set(c, o);
+          o += c.length;
+        }
+        this.assembly = a;
+        this.assemblyFill = o;
+        this.chunks = [a.subarray(0, o)];
+        return;
+      }
+    }
     const all = this.chunks.length === 1 ? this.chunks[0].slice() : this.peek(this.buffered);
     this.chunks = [all];
   }
 
-  /** The next whole record, or null if more bytes are needed. */
+  /**
+   * The next whole record, or null if more bytes are needed. A record that lies inside one pushed
+   * buffer is returned as views of it (no copy): they are valid until that buffer is reused, i.e.
+   * for the duration of the caller's `receive`. A record spanning buffers is copied once.
+   */
   next(): { header: Uint8Array; type: number; fragment: Uint8Array } | null {
     if (this.buffered < 5) return null;
-    const header = this.peek(5).slice();
+    const first = this.chunks[0];
+    const header = first.length >= 5 ? first.subarray(0, 5) : this.peek(5);
     const type = header[0];
     if (type !== ContentType.applicationData && type !== ContentType.handshake && type !== ContentType.alert && type !== ContentType.changeCipherSpec) {
       throw new TlsError('unexpected-message', `unknown record content type ${type}`);
@@ -202,10 +310,8 @@ export class RecordReader {
     const len = (header[3] << 8) | header[4];
     if (len > MAX_CIPHERTEXT) throw new TlsError('record-overflow', `record length ${len} > 2^14+256`);
     if (this.buffered < 5 + len) return null;
-    // One copy: the caller's buffers may be reused after receive() returns.
-    const first = this.chunks[0];
-    const all = first.length >= 5 + len ? first.slice(0, 5 + len) : this.peek(5 + len);
+    const all = first.length >= 5 + len ? first.subarray(0, 5 + len) : this.peek(5 + len);
     this.consume(5 + len);
-    return { header, type, fragment: all.subarray(5) };
+    return { header: all.subarray(0, 5), type, fragment: all.subarray(5) };
   }
 }
