@@ -9,13 +9,17 @@
 //     packets/s x (MTU - 52) bytes (IP + TCP + timestamps headers), i.e. what a TCP could move if
 //     packet I/O were its only cost;
 //   - CPU time per MB of our side (process.cpuUsage of the child that runs our stack);
-//   - memory per idle connection (in-process, on the simulator: N established idle connections).
+//   - memory per idle connection (in-process, on the simulator: N established idle connections,
+//     fresh and after 64 KiB each way);
+//   - what bounds us: ACKs our receiver sent per data segment, our sender's median cwnd, bytes in
+//     flight and srtt (sampled every 10 ms while it runs).
 // Offloads (TSO/GSO/GRO/tx checksum) are off on both veths, so every packet is a real MTU packet.
 //
-//   node scripts/bench/tcp.mjs [--mb 200] [--json] [--quick]      (root; needs npx tsc -b, python3)
+//   node scripts/bench/tcp.mjs [--mb 200] [--json] [--quick] [--cpu-prof DIR]   (root; needs npx tsc -b, python3)
+// --cpu-prof DIR: the children running our stack write V8 CPU profiles (.cpuprofile) into DIR.
 // Prints a table with ratios to the Linux baseline and to the ceiling of the same run.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +40,17 @@ try {
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+/** The namespace's kernel TCP OutRsts counter: the RSTs it tried to send (the guard drops ours). */
+function kernelOutRsts() {
+  try {
+    const lines = readFileSync('/proc/self/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
+    const names = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[names.indexOf('OutRsts')]);
+  } catch {
+    return NaN;
+  }
+}
+
 // =============================================================================================
 // Children (run inside a namespace with ip netns exec): one JSON line on stdout each.
 // =============================================================================================
@@ -47,6 +62,7 @@ async function childRecv(o) {
   let bytes = 0;
   let t0 = 0;
   let cpu0;
+  const rst0 = kernelOutRsts();
   await new Promise((resolve, reject) => {
     c.onEvent = (ev) => {
       if (ev.type === 'connected') {
@@ -65,7 +81,7 @@ async function childRecv(o) {
   const st = c.conn.stats();
   host.close();
   await l.close();
-  out({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, segmentsIn: st.segmentsReceived, segmentsOut: st.segmentsSent });
+  out({ bytes, ms, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, segmentsIn: st.segmentsReceived, segmentsOut: st.segmentsSent, kernelRsts: kernelOutRsts() - rst0 });
 }
 
 async function childSend(o) {
@@ -73,6 +89,7 @@ async function childSend(o) {
   const host = new tcp.Host({ io: l, clock: tcp.systemClock, addresses: [o.local], resetScope: 'bound', tcp: { recvBufferBytes: 1 << 20, sendBufferBytes: 4 << 20 } });
   const chunk = new Uint8Array(1 << 20).fill(0x61);
   let cpu0;
+  const rst0 = kernelOutRsts();
   let sent = 0;
   const done = new Promise((resolve, reject) => {
     host.listen(o.port, {}, (c) => {
@@ -108,7 +125,7 @@ async function childSend(o) {
   host.close();
   await l.close();
   const med = (k) => (samples.length ? samples.map((x) => x[k]).sort((a, b) => a - b)[samples.length >> 1] : 0);
-  out({ bytes: sent, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, median: { cwnd: med('cwnd'), sndWnd: med('sndWnd'), inFlight: med('inFlight'), srtt: med('srtt'), minRtt: med('minRtt'), ssthresh: med('ssthresh'), samples: samples.length } });
+  out({ bytes: sent, cpuMs: (cpu.user + cpu.system) / 1000, retransmits: st.retransmits, segmentsIn: st.segmentsReceived, kernelRsts: kernelOutRsts() - rst0, median: { cwnd: med('cwnd'), sndWnd: med('sndWnd'), inFlight: med('inFlight'), srtt: med('srtt'), minRtt: med('minRtt'), ssthresh: med('ssthresh'), samples: samples.length } });
 }
 
 /** Sends MTU-sized TCP packets with a wrong checksum (the peer's kernel drops them silently). */
@@ -224,7 +241,7 @@ let childNodeArgs = [];
 const child = (ns, mode, o) => spawnIn(ns, [process.execPath, ...childNodeArgs, SELF, '--child', mode, JSON.stringify(o)]);
 
 /** Memory per idle established connection (both endpoints counted), on the simulator. */
-async function idleMemory(n, cfg) {
+async function idleMemory(n, cfg, trafficBytes = 0) {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
   const net = new link.SimNetwork({ seed: 1 });
@@ -233,7 +250,17 @@ async function idleMemory(n, cfg) {
   net.connect(a, b, { delay: 1 });
   const ha = new tcp.Host({ io: a, clock: net.clock, addresses: ['10.0.0.1'], tcp: cfg });
   const hb = new tcp.Host({ io: b, clock: net.clock, addresses: ['10.0.0.2'], tcp: cfg });
-  hb.listen(80, { backlog: n + 1 }, () => {});
+  // With trafficBytes, each connection first moves that much each way (read at once), then idles.
+  const payload = new Uint8Array(trafficBytes).fill(0x5a);
+  const echo = (c) => {
+    let got = 0;
+    c.onEvent = (ev) => {
+      if (ev.type !== 'readable') return;
+      for (let d = c.read(); d; d = c.read()) got += d.length;
+      if (c.conn.local.port === 80 && got === trafficBytes) c.write(payload);
+    };
+  };
+  hb.listen(80, { backlog: n + 1 }, echo);
   const measure = async () => {
     for (let i = 0; i < 3; i++) {
       gc();
@@ -244,7 +271,12 @@ async function idleMemory(n, cfg) {
   };
   const before = await measure();
   const conns = [];
-  for (let i = 0; i < n; i++) conns.push(ha.connect({ remote: { address: '10.0.0.2', port: 80 } }));
+  for (let i = 0; i < n; i++) {
+    const c = ha.connect({ remote: { address: '10.0.0.2', port: 80 } });
+    echo(c);
+    if (trafficBytes > 0) c.write(payload);
+    conns.push(c);
+  }
   net.run(net.now + 1000);
   const established = conns.filter((c) => c.state === 'ESTABLISHED').length;
   const after = await measure();
@@ -261,12 +293,13 @@ async function main() {
   const bytes = Math.round(mb * 1e6);
   const results = { date: new Date().toISOString(), mb, runs: [], memory: [] };
 
-  // Memory first (no root needed). The default buffers are allocated whole when a connection is created.
-  for (const [label, cfg] of [
-    ['default buffers (256 KiB + 256 KiB)', {}],
-    ['64 KiB + 64 KiB buffers', { recvBufferBytes: 65536, sendBufferBytes: 65536 }],
+  // Memory first (no root needed). The engine's rings grow on demand up to these bounds.
+  for (const [label, cfg, traffic] of [
+    ['default buffers (256 KiB + 256 KiB)', {}, 0],
+    ['64 KiB + 64 KiB buffers', { recvBufferBytes: 65536, sendBufferBytes: 65536 }, 0],
+    ['default buffers, idle after 64 KiB each way', {}, 65536],
   ]) {
-    results.memory.push({ label, ...(await idleMemory(opt.quick ? 200 : 1000, cfg)) });
+    results.memory.push({ label, ...(await idleMemory(opt.quick ? 200 : 1000, cfg, traffic)) });
   }
 
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -332,6 +365,7 @@ async function main() {
         run.oursRecvCpuMsPerMB = r.cpuMs / mb;
         run.oursRecvRetransmits = r.retransmits;
         run.oursRecvAcksPerSegment = r.segmentsOut / Math.max(1, r.segmentsIn);
+        run.oursRecvKernelRstsPerSegment = r.kernelRsts / Math.max(1, r.segmentsIn);
         // Our listener -> Linux receiver.
         const sport = 9000 + (mtu === 1500 ? 1 : 2);
         const sc = child(nsB, 'send', { local: B, port: sport, bytes });
@@ -344,6 +378,7 @@ async function main() {
         run.oursSendCpuMsPerMB = s.cpuMs / mb;
         run.oursSendRetransmits = s.retransmits;
         run.oursSendMedian = s.median;
+        run.oursSendKernelRstsPerAck = s.kernelRsts / Math.max(1, s.segmentsIn);
         // Raw-socket packet-rate ceiling: B counts what A's RawSocketLink sends in 2 s.
         const counter = child(nsB, 'count', { local: B, ms: 3500 });
         await counter.line(/ready/);
@@ -376,6 +411,9 @@ async function main() {
     lines.push(`  ours (our listener) -> Linux TCP      ${f1(r.oursSendMbps).padStart(7)}${ratio(r.oursSendMbps, r.linuxMbps)}${ratio(r.oursSendMbps, r.ceilingMbps)}`);
     lines.push(`  raw-socket ceiling as goodput         ${f1(r.ceilingMbps).padStart(7)}   (send ${f1(r.rawSendPps)} pkt/s, received ${f1(r.rawRecvPps)} pkt/s)`);
     lines.push(`  our CPU ms per MB: receiving ${r.oursRecvCpuMsPerMB.toFixed(2)}, sending ${r.oursSendCpuMsPerMB.toFixed(2)}; retransmissions ${r.oursRecvRetransmits} / ${r.oursSendRetransmits}`);
+    const m = r.oursSendMedian;
+    lines.push(`  RSTs our namespace's kernel tried to send (dropped by the guard): ${r.oursRecvKernelRstsPerSegment.toFixed(2)} per segment received, ${r.oursSendKernelRstsPerAck.toFixed(2)} per ACK received`);
+    lines.push(`  our receiver sent ${r.oursRecvAcksPerSegment.toFixed(3)} ACKs per segment; our sender's median cwnd ${(m.cwnd / 1024).toFixed(0)} KiB, in flight ${(m.inFlight / 1024).toFixed(0)} KiB, srtt ${m.srtt.toFixed(1)} ms`);
   }
   lines.push('', 'Memory per idle established connection endpoint (simulator, heapUsed + arrayBuffers):');
   for (const m of results.memory) lines.push(`  ${m.label}: ${(m.bytesPerEndpoint / 1024).toFixed(1)} KiB (${m.established}/${m.connections} established)`);

@@ -86,3 +86,13 @@ export class StreamApp {
     return Buffer.concat(this.received.get(id) ?? []);
   }
 }
+
+/** Everything a readable stream (a TcplsDuplex) delivers until its end. */
+export function collect(d: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((ok, ko) => {
+    const parts: Buffer[] = [];
+    d.on('data', (b: Buffer) => parts.push(b));
+    d.on('end', () => ok(Buffer.concat(parts)));
+    d.on('error', ko);
+  });
+}

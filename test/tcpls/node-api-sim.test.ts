@@ -5,16 +5,7 @@
 import { SimNetwork, mssClamp } from '@tcpls/link';
 import { Host } from '@tcpls/tcp';
 import { type OptionDifference, type TcplsConnection, type TcplsDuplex, connect, createServer, selfSignedCertificate } from '@tcpls/tcpls';
-import { seeded } from './harness';
-
-function collect(d: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((ok, ko) => {
-    const parts: Buffer[] = [];
-    d.on('data', (b: Buffer) => parts.push(b));
-    d.on('end', () => ok(Buffer.concat(parts)));
-    d.on('error', ko);
-  });
-}
+import { collect, seeded } from './harness';
 
 test('connect/createServer over our TCP on the simulator: streams, option-differences event, applied option', async () => {
   const sim = new SimNetwork({ seed: 4 });

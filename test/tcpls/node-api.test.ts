@@ -5,17 +5,9 @@
 import { once } from 'node:events';
 import * as tls from 'node:tls';
 import { type TcplsConnection, type TcplsDuplex, connect, createServer, memoryTrace, selfSignedCertificate } from '@tcpls/tcpls';
+import { collect } from './harness';
 
 const cert = selfSignedCertificate();
-
-function collect(d: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((ok, ko) => {
-    const parts: Buffer[] = [];
-    d.on('data', (b: Buffer) => parts.push(b));
-    d.on('end', () => ok(Buffer.concat(parts)));
-    d.on('error', ko);
-  });
-}
 
 describe('Node API over Linux TCP (stack: kernel)', () => {
   test('client and server streams both ways; the kernel side reports which fields it cannot see', async () => {

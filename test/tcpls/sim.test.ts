@@ -151,6 +151,28 @@ describe('TCPLS over our TCP on the simulator', () => {
     expect(t.clientTcpTrace.records.some((r) => r.event === 'cc-switch')).toBe(false);
   });
 
+  test('delayed record ACKs: a lone record is acknowledged when the 25 ms ACK delay runs out (driver timer on the virtual clock)', () => {
+    const t = simSession({ seed: 10, link: { delay: 1 } });
+    const client = new StreamApp(t.client, () => t.sim.now);
+    t.runUntil(() => client.ready && t.servers.length > 0, 5000);
+    new StreamApp(t.servers[0], () => t.sim.now);
+    t.sim.run(t.sim.now + 500); // handshake-time reports and tokens acknowledged: quiet
+    const conn = () => t.client.stats().session.connections[0];
+    // Open the stream first: the server's window announcement for it would carry the ACK at once.
+    const s = t.client.openStream();
+    s.write(new TextEncoder().encode('open'));
+    t.sim.run(t.sim.now + 500);
+    s.write(new TextEncoder().encode('one record'));
+    const t0 = t.sim.now;
+    const sent = conn().highestSentSeq;
+    t.runUntil(() => conn().highestAckedSeq >= sent, 1000);
+    const elapsed = t.sim.now - t0;
+    expect(conn().highestAckedSeq).toBe(sent);
+    // one-way 1 ms there, 25 ms ACK delay at the server, 1 ms back (+ TCP's own ACK pacing: small)
+    expect(elapsed).toBeGreaterThanOrEqual(25);
+    expect(elapsed).toBeLessThan(40);
+  });
+
   test('a controller the policy does not allow is refused and nothing switches', () => {
     const t = simSession({ seed: 8 });
     const client = new StreamApp(t.client, () => t.sim.now);

@@ -126,6 +126,11 @@ export interface TlsRecordChannelOptions {
   onTlsEvent?: (event: { type: string }) => void;
   /** Called when TCPLS closes this connection, after the TLS part (close the TCP connection here). */
   onClose?: (how: ChannelClose) => void;
+  /**
+   * The session's clock, when it is not the one given to `receiveBytes` (which TLS uses for
+   * certificate validity, i.e. a wall clock): e.g. the simulator's virtual time.
+   */
+  sessionNow?: () => number;
 }
 
 /** TLS record header: type, legacy_record_version, length (RFC 8446 §5.1). */
@@ -223,7 +228,7 @@ export class TlsRecordChannel implements RecordChannel {
       if (e.type === 'data' && this.session) {
         const r = this.opts.tls.recordProtection.read;
         const seq = r ? r.sequenceNumber - 1n : 0n;
-        this.session.receiveRecord(this.connectionId, seq, (e as { type: 'data'; data: Uint8Array }).data, now);
+        this.session.receiveRecord(this.connectionId, seq, (e as { type: 'data'; data: Uint8Array }).data, this.opts.sessionNow?.() ?? now);
         continue;
       }
       if ((e.type === 'close-notify' || e.type === 'error') && this.session) {

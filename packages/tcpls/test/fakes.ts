@@ -2,6 +2,10 @@
  * In-memory fakes for the session's lower layers: a record channel per connection direction and a
  * TcpControl whose SYN info a test sets (e.g. after a simulated middlebox rewrite).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TcpOption } from '@tcpls/tcp/wire';
 import {
   type ChannelClose,
@@ -144,4 +148,19 @@ export function makePair(
       return out;
     },
   };
+}
+
+let ed25519: { certPem: string; keyPem: string } | null = null;
+
+/** A throw-away self-signed Ed25519 certificate (CN=localhost) made once with `openssl req`. */
+export function ed25519Certificate(): { certPem: string; keyPem: string } {
+  if (ed25519) return ed25519;
+  const dir = mkdtempSync(join(tmpdir(), 'tcpls-test-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    ed25519 = { certPem: readFileSync(join(dir, 'c.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'k.pem'), 'utf8') };
+    return ed25519;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

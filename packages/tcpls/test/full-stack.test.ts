@@ -4,38 +4,29 @@
  * TcpControl: the TCP Options Report is built from their synInfo(), and a middlebox rewriting the
  * SYN / SYN-ACK is detected from inside TLS. A TCP Options Apply changes the peer TCP's settings.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type SegmentOut, TcpConnection, type TcpConfig } from '@tcpls/tcp';
 import type { TcpOption } from '@tcpls/tcp/wire';
-import { TlsClient, TlsError, TlsServer, loadKeyPem, nodeCrypto, pemCertificates } from '@tcpls/tls';
+import { TlsClient, TlsServer, loadKeyPem, nodeCrypto, pemCertificates } from '@tcpls/tls';
 import {
   type AlertErrorFactory,
   type OptionDifference,
   type TcplsEvent,
   TcplsSession,
   TlsRecordChannel,
+  tlsAlertError,
   clientTcplsExtensions,
   serverTcplsExtensions,
 } from '../src/index.js';
-import { seededRandom } from './fakes.js';
+import { ed25519Certificate, seededRandom } from './fakes.js';
 
-const makeError: AlertErrorFactory = (alert, msg) => new TlsError(alert.replace(/_/g, '-') as ConstructorParameters<typeof TlsError>[0], msg);
+/** TCPLS errors become the TLS engine's alert errors (the drivers' mapping). */
+const makeError: AlertErrorFactory = tlsAlertError;
 const SYN = 0x02;
 
 let certPem = '';
 let keyPem = '';
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpls-full-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
-    keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  ({ certPem, keyPem } = ed25519Certificate());
 });
 
 type Middlebox = (seg: SegmentOut) => SegmentOut;

@@ -2,35 +2,26 @@
  * The session over the real TLS 1.3 engine (packages/tls), in memory: negotiation by the `tcpls`
  * extension, the first token in EncryptedExtensions, records with exact sequence numbers, alerts.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { TlsClient, TlsError, TlsServer, loadKeyPem, nodeCrypto, pemCertificates } from '@tcpls/tls';
+import { TlsClient, TlsServer, loadKeyPem, nodeCrypto, pemCertificates } from '@tcpls/tls';
 import {
   type AlertErrorFactory,
   type TcplsEvent,
   TcplsSession,
   TlsRecordChannel,
+  tlsAlertError,
   clientTcplsExtensions,
   draftProfile,
   serverTcplsExtensions,
 } from '../src/index.js';
-import { seededRandom } from './fakes.js';
+import { ed25519Certificate, seededRandom } from './fakes.js';
 
-const makeError: AlertErrorFactory = (alert, msg) => new TlsError(alert.replace(/_/g, '-') as ConstructorParameters<typeof TlsError>[0], msg);
+/** TCPLS errors become the TLS engine's alert errors (the drivers' mapping). */
+const makeError: AlertErrorFactory = tlsAlertError;
 
 let certPem = '';
 let keyPem = '';
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpls-glue-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
-    keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  ({ certPem, keyPem } = ed25519Certificate());
 });
 
 function setup(opts: { serverSpeaksTcpls?: boolean; piece?: number } = {}) {

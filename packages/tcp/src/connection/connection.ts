@@ -2114,7 +2114,23 @@ function findTimestamps(opts: readonly TcpOption[]): { tsVal: number; tsEcr: num
 }
 
 function synRecord(t: TcpRepr, ipEcn: number): SynRecord {
-  return { flags: t.flags, seq: t.seq, window: t.window, options: t.options.slice(), ecnFlags: t.flags & FLAG_ECE_CWR, ipEcn };
+  return { flags: t.flags, seq: t.seq, window: t.window, options: t.options.map(ownOption), ecnFlags: t.flags & FLAG_ECE_CWR, ipEcn };
+}
+
+/**
+ * An option whose byte fields (unknown/experimental data, a Fast Open cookie, EOL padding) are
+ * copies: the parsed ones are views of the received packet, which a link may carve out of a large
+ * receive slab, so a kept view could pin far more memory than the option's few bytes.
+ */
+function ownOption(o: TcpOption): TcpOption {
+  let copy: Record<string, unknown> | null = null;
+  for (const [k, v] of Object.entries(o)) {
+    if (v instanceof Uint8Array) {
+      copy ??= { ...o };
+      copy[k] = v.slice();
+    }
+  }
+  return (copy ?? o) as TcpOption;
 }
 
 function clampInt(v: number, lo: number, hi: number): number {

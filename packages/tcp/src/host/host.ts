@@ -347,7 +347,10 @@ export class Host {
     throw new Error('no free ephemeral port');
   }
 
-  /** One IP packet from the link. */
+  /**
+   * One IP packet from the link. On a link with receive bursts (ReceiveBurstSource) the touched
+   * connection is polled at the burst's end: whoever feeds packets by hand calls endBurst() after.
+   */
   receive(packet: Uint8Array): void {
     if (this.closed) return;
     this.stats.packetsIn++;

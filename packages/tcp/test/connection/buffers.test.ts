@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { RING_MIN_BYTES, RecvRing, SendRing } from '../../src/connection/buffers.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../src/connection/seq.js';
+import { passiveOpen } from './harness.js';
 
 describe('sequence arithmetic (RFC 9293 3.4, modulo 2^32)', () => {
   test('comparisons work across the wrap', () => {
@@ -223,5 +224,21 @@ describe('RecvRing bulk reads', () => {
     const part = ring.read(500); // not everything: a copy
     expect(part.every((b) => b === 0xaa)).toBe(true);
     expect(ring.readable).toBe(3000);
+  });
+});
+
+describe('received SYN options are owned copies', () => {
+  test('synInfo() keeps copies of option bytes, not views that would pin the received packet', () => {
+    const packet = new Uint8Array(4096).fill(0x11); // stands for a large receive slab
+    const data = packet.subarray(100, 104);
+    const s = passiveOpen([{ kind: 'unknown', code: 99, data }, { kind: 'experimental', code: 254, exid: 0x1234, data: packet.subarray(200, 202) }, { kind: 'sackPermitted' }]);
+    const rec = s.conn.synInfo().received!;
+    const unknown = rec.options.find((o) => o.kind === 'unknown') as { data: Uint8Array };
+    const exp = rec.options.find((o) => o.kind === 'experimental') as { data: Uint8Array; exid: number };
+    expect(Array.from(unknown.data)).toEqual([0x11, 0x11, 0x11, 0x11]);
+    expect(unknown.data.buffer).not.toBe(packet.buffer);
+    expect(exp.data.buffer).not.toBe(packet.buffer);
+    expect(exp.exid).toBe(0x1234);
+    expect(rec.options.some((o) => o.kind === 'sackPermitted')).toBe(true);
   });
 });

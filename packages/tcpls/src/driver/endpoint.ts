@@ -79,12 +79,12 @@ export interface EndpointOptions {
    */
   defer?: (fn: () => void) => void;
   /**
-   * Arms a one-shot timer `delayMs` from now on the driver's clock (the Host's clock, virtual on
-   * the simulator; setTimeout on Linux sockets). The session's delayed record ACKs (§3.3 of
+   * Arms a one-shot timer for the absolute time `atMs` on the `now()` clock (the Host's clock,
+   * virtual on the simulator; setTimeout on Linux sockets). The session's delayed record ACKs (§3.3 of
    * docs/wire-format.md) go out when it fires. Absent: delayed ACKs wait for the next record or
    * for the ACK threshold.
    */
-  timer?: (delayMs: number, fn: () => void) => { cancel(): void };
+  timer?: (atMs: number, fn: () => void) => { cancel(): void };
   /** Session tuning: receive window per stream, ACK policy (see TcplsSessionOptions). */
   session?: Pick<TcplsSessionOptions, 'receiveWindow' | 'ackEveryRecords' | 'maxAckDelay' | 'sendBufferLimit'>;
 }
@@ -208,6 +208,7 @@ export class TcplsEndpoint {
       makeError: tlsAlertError,
       onTlsEvent: (e) => this.onTlsEvent(e as { type: string }),
       onClose: (how) => this.onChannelClose(how),
+      sessionNow: this.now,
     });
   }
 
@@ -361,15 +362,15 @@ export class TcplsEndpoint {
       for (let round = 0; round < 10_000; round++) {
         this.again = false;
         let moved = false;
-        // TLS judges certificate validity by this clock, so records go in on the wall clock (the
-        // host drivers anchor it to the virtual clock on the simulator; the session only uses
-        // differences of it, for Ping RTTs).
+        // TLS judges certificate validity by the wall clock; the session (Ping RTTs, delayed-ACK
+        // deadlines) runs on the driver's clock, virtual on the simulator, so a simulated run
+        // never depends on Date.now() and replays exactly.
         const now = this.wallNow();
         for (let d = this.transport.read(); d; d = this.transport.read()) {
           moved = true;
           this.inbound(d, now);
         }
-        if (this.mode === 'tcpls' && !this.session.closed) this.session.flush(now);
+        if (this.mode === 'tcpls' && !this.session.closed) this.session.flush(this.now());
         for (let ev = this.session.pollEvent(); ev; ev = this.session.pollEvent()) {
           moved = true;
           this.traceSessionEvent(ev);
@@ -399,7 +400,7 @@ export class TcplsEndpoint {
     this.armed?.handle.cancel();
     this.armed = null;
     if (at === null) return;
-    const handle = this.timerFn(Math.max(0, at - this.wallNow()), () => {
+    const handle = this.timerFn(at, () => {
       this.armed = null;
       this.pump();
     });

@@ -60,8 +60,8 @@ function realTimeDefer(host: Host): ((fn: () => void) => void) | undefined {
 }
 
 /** The session's timer on the host's clock (virtual time on the simulator). */
-function hostTimer(host: Host): (delayMs: number, fn: () => void) => { cancel(): void } {
-  return (delayMs, fn) => host.clock.setTimer(host.clock.now() + delayMs, fn);
+function hostTimer(host: Host): (atMs: number, fn: () => void) => { cancel(): void } {
+  return (atMs, fn) => host.clock.setTimer(atMs, fn);
 }
 
 /** A TcplsEndpoint on a Host connection: the Host supplies transport, TCP control, clocks and timer. */

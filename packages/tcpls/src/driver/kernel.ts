@@ -103,14 +103,15 @@ export function endpointOverSocket(sock: net.Socket, opts: KernelEndpointOptions
     (err) => ep?.transportClosed(err),
   );
   sock.setNoDelay(true);
+  const now = opts.now ?? (() => performance.now());
   ep = new TcplsEndpoint({
     ...opts,
     transport,
-    now: opts.now ?? (() => performance.now()),
+    now,
     timer:
       opts.timer ??
-      ((delayMs, fn) => {
-        const t = setTimeout(fn, delayMs);
+      ((atMs, fn) => {
+        const t = setTimeout(fn, Math.max(0, atMs - now()));
         return { cancel: () => clearTimeout(t) };
       }),
     label: opts.label ?? `${sock.localAddress}:${sock.localPort}-${sock.remoteAddress}:${sock.remotePort}`,

@@ -67,6 +67,8 @@ class NodeHashContext implements HashContext {
 
 const aeadKeyLength: Record<AeadAlgorithm, number> = { 'aes-128-gcm': 16, 'aes-256-gcm': 32, 'chacha20-poly1305': 32 };
 const TAG_LENGTH = 16;
+/** Up to this many content bytes, sealInto joins content and trailer for a single update(). */
+const SMALL_RECORD = 1024;
 
 function createNodeAead(algorithm: AeadAlgorithm, key: Uint8Array): AeadCipher {
   if (!(algorithm in aeadKeyLength)) throw new CryptoError('unsupported', `unsupported AEAD ${String(algorithm)}`);
@@ -96,6 +98,14 @@ function createNodeAead(algorithm: AeadAlgorithm, key: Uint8Array): AeadCipher {
       // record trailer (content type and padding, RFC 8446 5.2) is a second small update rather
       // than a copy of the whole content into a temporary TLSInnerPlaintext.
       let o = offset;
+      if (trailer && trailer.length > 0 && plaintext.length <= SMALL_RECORD) {
+        // Small records: joining costs less than a second update() call (~1 µs each).
+        const joined = new Uint8Array(plaintext.length + trailer.length);
+        joined.set(plaintext);
+        joined.set(trailer, plaintext.length);
+        plaintext = joined;
+        trailer = null;
+      }
       const a = c.update(plaintext);
       out.set(a, o);
       o += a.length;
