@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  TcpOptionKind,
   buildTcpPacket,
   emitIpHeader,
   emitTcp,
@@ -16,7 +15,7 @@ import {
   parseTcp,
   parseTcpPacket,
   tcpHeaderLength,
-  type TcpOption,
+  tcpOptionKind,
 } from '../../src/wire/index.js';
 import { bytesToHex, hexToBytes } from './helpers.js';
 
@@ -62,31 +61,7 @@ const cases = files.flatMap((f) => {
 });
 
 /** The wire kind number of a parsed option, to compare with tshark's list of kinds. */
-function kindNumber(o: TcpOption): number {
-  switch (o.kind) {
-    case 'eol':
-      return TcpOptionKind.EOL;
-    case 'nop':
-      return TcpOptionKind.NOP;
-    case 'mss':
-      return TcpOptionKind.MSS;
-    case 'wscale':
-      return TcpOptionKind.WSCALE;
-    case 'sackPermitted':
-      return TcpOptionKind.SACK_PERMITTED;
-    case 'sack':
-      return TcpOptionKind.SACK;
-    case 'timestamps':
-      return TcpOptionKind.TIMESTAMPS;
-    case 'userTimeout':
-      return TcpOptionKind.USER_TIMEOUT;
-    case 'fastOpen':
-      return TcpOptionKind.FAST_OPEN;
-    case 'experimental':
-    case 'unknown':
-      return o.code;
-  }
-}
+const kindNumber = tcpOptionKind;
 
 describe('golden Linux segments', () => {
   test('the vector files hold the six segment kinds for both IP versions', () => {
