@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "test: typecheck the tests (tsc -p tsconfig.tests.json)" >&2
+npx tsc -p tsconfig.tests.json
 exec node scripts/run-tests.mjs "$@"
