@@ -37,6 +37,10 @@ describe('file protocol: parsing', () => {
       expect(fileUnder(root, '/sub')).toBe('not a file');
       expect(fileUnder(root, '/missing')).toBe('not found');
       expect(fileUnder(root, '/')).toBe('bad path');
+      expect(fileUnder(root, '/%')).toBe('bad path'); // malformed %-escape: an answer, not a URIError
+      const escaped = fileUnder(root, '/ok%2etxt');
+      expect(typeof escaped).toBe('object');
+      (escaped as { close?(): void }).close?.();
     } finally {
       rmSync(root, { recursive: true, force: true });
       rmSync(outside, { recursive: true, force: true });
@@ -86,6 +90,21 @@ describe('file protocol: a hostile client on a TCPLS stream', () => {
     expect(ra.subarray(0, ra.indexOf(10) + 1).toString()).toBe('OK 90 10 100\n');
     expect([...ra.subarray(ra.indexOf(10) + 1)]).toEqual([...file.subarray(90)]);
     expect(Buffer.from(client.bytesOf(b)).toString()).toBe('OK 50 0 100\n');
+  });
+
+  test('a session that ends in the middle of a transfer releases the file it was sending', () => {
+    let closes = 0;
+    const big = { size: 4 << 20, read: (_o: number, n: number) => new Uint8Array(n), close: () => void closes++ };
+    const t = simSession({ seed: 22, link: { rate: 10e6, delay: 5 }, onServer: (ep) => serveFiles(ep, () => big, () => undefined) });
+    const client = new StreamApp(t.client, () => t.sim.now);
+    t.runUntil(() => client.ready, 5000);
+    const id = client.send(Buffer.from('GET /f\n'));
+    t.runUntil(() => client.bytesOf(id).length > 0, 10_000);
+    expect(client.finished.has(id)).toBe(false);
+    t.connection.abort();
+    t.runUntil(() => t.servers[0].mode === 'closed', 10_000);
+    expect(t.servers[0].mode).toBe('closed');
+    expect(closes).toBe(1);
   });
 
   test('a stream closed without any request gets ERR bad request', () => {

@@ -34,13 +34,14 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(await usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
-  const cmd = await loadCommand(name);
+  const cmd = name === undefined ? null : await loadCommand(name);
   if (!cmd) {
-    process.stderr.write(`tcpls: unknown command '${name}'\n` + (await usage()));
+    const what = name === undefined ? 'missing command' : `unknown command '${name}'`;
+    process.stderr.write(`tcpls: ${what}: one of ${COMMANDS.join(', ')} (see tcpls --help)\n`);
     return 2;
   }
   try {
@@ -49,6 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       process.stderr.write(`tcpls ${name}: ${e.message} (see tcpls ${name} --help)\n`);
       return 2;
+    }
+    // links.ts is not imported here (it loads the native addons): its errors are known by name.
+    if (e instanceof Error && e.name === 'LinkSetupError') {
+      process.stderr.write(`tcpls ${name}: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

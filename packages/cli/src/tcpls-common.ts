@@ -11,7 +11,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { type LinkParams, type Middlebox, SimNetwork } from '@tcpls/link';
-import { Host, type TcpConfig, systemClock } from '@tcpls/tcp';
+import { Host, type TcpConfig } from '@tcpls/tcp';
 import type { TcpOption } from '@tcpls/tcp/wire';
 import {
   type ApplyPolicy,
@@ -26,7 +26,7 @@ import {
   selfSignedCertificate,
 } from '@tcpls/tcpls';
 import { UsageError } from './args.js';
-import { openLink } from './links.js';
+import { type UserStack, openUserStack } from './user-stack.js';
 
 /**
  * An RFC 6994 experimental option (kind 254, ExID 0x7c15, two data bytes) that `tcpls demo` and
@@ -52,7 +52,12 @@ export function bufferSource(data: Uint8Array): FileSource {
 
 /** Opens `path` under `dir`, refusing anything that escapes it (.., symlinks out). */
 export function fileUnder(dir: string, path: string): FileSource | string {
-  const clean = decodeURIComponent(path.split('?')[0]).replace(/^\/+/, '');
+  let clean: string;
+  try {
+    clean = decodeURIComponent(path.split('?')[0]).replace(/^\/+/, '');
+  } catch {
+    return 'bad path'; // malformed %-escape (URIError): the client's path, so an answer, not a throw
+  }
   if (clean === '' || clean.split('/').includes('..')) return 'bad path';
   let root: string;
   let full: string;
@@ -130,6 +135,12 @@ class RangeSender {
       }
       this.pos += this.head.length;
     }
+  }
+  /** The session ended before the range was sent: release the source (its file descriptor). */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.src?.close?.();
   }
 }
 
@@ -237,6 +248,12 @@ export function serveFiles(ep: TcplsEndpoint, lookup: Lookup, log: ServeLog): vo
       stepPlain();
     },
     onClosed: (err) => {
+      // Sources of unfinished ranges hold open files: close them, or a long-running server leaks one
+      // descriptor per interrupted transfer.
+      for (const s of senders) s.abort();
+      senders.clear();
+      plainSender?.src.close?.();
+      plainSender = null;
       if (err) log(`session ended: ${err.message}`);
     },
   };
@@ -439,23 +456,35 @@ export function fetchFile(
   });
 }
 
-/** A sha256 over bytes that may arrive out of order (several streams): hashed in order as they fill. */
-export class OrderedHasher {
-  private readonly h: Hash = createHash('sha256');
+/**
+ * Hands byte ranges that may arrive out of order (several streams, disjoint ranges) to `consume` in
+ * file order: a range that is not next is copied and kept until the bytes before it came.
+ */
+export class InOrder {
   private next = 0;
   private readonly pending = new Map<number, Uint8Array>();
+  constructor(private readonly consume: (data: Uint8Array) => void) {}
   add(offset: number, data: Uint8Array): void {
     if (offset !== this.next) {
       this.pending.set(offset, data.slice());
       return;
     }
-    this.h.update(data);
+    this.consume(data);
     this.next += data.length;
     for (let p = this.pending.get(this.next); p; p = this.pending.get(this.next)) {
       this.pending.delete(this.next);
-      this.h.update(p);
+      this.consume(p);
       this.next += p.length;
     }
+  }
+}
+
+/** A sha256 over bytes that may arrive out of order (several streams): hashed in order as they fill. */
+export class OrderedHasher {
+  private readonly h: Hash = createHash('sha256');
+  private readonly order = new InOrder((d) => this.h.update(d));
+  add(offset: number, data: Uint8Array): void {
+    this.order.add(offset, data);
   }
   digest(): string {
     return this.h.digest('hex');
@@ -594,30 +623,10 @@ export function parseStack(values: Map<string, string>): StackChoice {
   return { kind: 'kernel', local: values.get('local') };
 }
 
-/** Our TCP Host on a real link (raw socket or pcap), real time. */
-export async function openUserHost(o: { link: 'raw' | 'pcap'; local?: string; remote?: string; ports: number[] }): Promise<{ host: Host; address: string; description: string; close(): Promise<void> }> {
-  const link = await openLink({ kind: o.link, remote: o.remote, local: o.local, ports: o.ports });
-  const host = new Host({
-    io: link.io,
-    clock: systemClock,
-    addresses: [link.address],
-    ephemeralPorts: [61000, 65535],
-    // Bulk transfers: windows large enough for a LAN path (as scripts/bench/tcp.mjs uses).
-    tcp: { recvBufferBytes: 4 << 20, sendBufferBytes: 1 << 20 },
-    // A raw link shares its address with the kernel: never answer segments for ports not ours.
-    resetScope: link.kind === 'raw' ? 'bound' : 'all',
-  });
-  let closing: Promise<void> | null = null;
-  return {
-    host,
-    address: link.address,
-    description: link.description,
-    close: () =>
-      (closing ??= (async () => {
-        host.close();
-        await link.io.close();
-      })()),
-  };
+/** Our TCP Host on a real link (raw socket or pcap), real time, tuned for bulk transfers (serve, get). */
+export function openUserHost(o: { link: 'raw' | 'pcap'; local?: string; remote?: string; ports: number[] }): Promise<UserStack> {
+  // Windows large enough for a LAN path (as scripts/bench/tcp.mjs uses).
+  return openUserStack({ ...o, tcp: { recvBufferBytes: 4 << 20, sendBufferBytes: 1 << 20 } });
 }
 
 /** Addresses and port of the simulated client and server (`tcpls demo`, the simulator tests). */

@@ -21,6 +21,11 @@ import { LINK_KINDS, openLink, type LinkKind, type OpenedLink } from './links.js
  */
 export const USER_STACK_EPHEMERAL: readonly [number, number] = [61000, 65535];
 
+/** A random port in USER_STACK_EPHEMERAL, for our stack's active opens. */
+export function pickUserStackPort(): number {
+  return randomInt(USER_STACK_EPHEMERAL[0], USER_STACK_EPHEMERAL[1] + 1);
+}
+
 /** How long a client's stack lingers after its socket closed, so final ACKs and FINs still go out. */
 const CLIENT_LINGER_MS = 200;
 
@@ -62,6 +67,22 @@ export interface UserStack {
   close(): Promise<void>;
 }
 
+/** Where the link goes: the ports it reserves for us, and the peer or family that picks our address. */
+export interface UserStackLinkOptions extends UserStackOptions {
+  /** Our ports: a raw link delivers only segments for them, reserves them and drops the kernel's RSTs from them. */
+  ports: number[];
+  /** The peer (a client's server): our address and device are those of the route to it. */
+  remote?: string;
+  /** Address family to pick an address in when neither `local` nor `remote` is given (raw link) [4]. */
+  family?: 4 | 6;
+}
+
+/** Opens the link and puts a Host on it (the one place the CLI builds a real-time Host on a real link). */
+export async function openUserStack(o: UserStackLinkOptions): Promise<UserStack> {
+  const link = await openLink({ kind: o.link, remote: o.remote, local: o.local, ports: o.ports, family: o.family });
+  return makeStack(link, o);
+}
+
 function makeStack(link: OpenedLink, o: UserStackOptions): UserStack {
   const host = new Host({
     io: link.io,
@@ -70,7 +91,7 @@ function makeStack(link: OpenedLink, o: UserStackOptions): UserStack {
     tcp: o.tcp,
     verifyChecksums: o.verifyChecksums,
     trace: o.trace,
-    ephemeralPorts: [USER_STACK_EPHEMERAL[0], USER_STACK_EPHEMERAL[1]],
+    ephemeralPorts: [...USER_STACK_EPHEMERAL],
     // A raw link shares its address with the kernel: segments for ports that are not ours are the
     // kernel's business and must not be answered with our RST.
     resetScope: link.kind === 'raw' ? 'bound' : 'all',
@@ -114,12 +135,12 @@ function checkPort(p: number, what: string): void {
 export async function openUserClient(o: UserConnectOptions): Promise<UserClient> {
   if (isIP(o.host) === 0) throw new UserStackError('bad-option', `--stack user needs an IP address to connect to, got '${o.host}'`);
   checkPort(o.port, 'port');
-  const localPort = o.localPort ?? randomInt(USER_STACK_EPHEMERAL[0], USER_STACK_EPHEMERAL[1] + 1);
+  const localPort = o.localPort ?? pickUserStackPort();
   checkPort(localPort, 'local port');
   // The link learns our port up front: a raw link delivers only segments for it, reserves it from the
   // kernel and drops the kernel's RSTs from it (the kernel has no socket there and would reset us).
-  const link = await openLink({ kind: o.link, remote: o.host, local: o.local, ports: [localPort] });
-  const stack = makeStack(link, o);
+  const stack = await openUserStack({ ...o, remote: o.host, ports: [localPort] });
+  const link = stack.link;
   let socket: TcpSocket;
   try {
     socket = TcpSocket.connect(stack.host, { host: o.host, port: o.port, localAddress: link.address, localPort, tcp: o.tcp });
@@ -191,8 +212,8 @@ export interface UserServer {
 /** Opens the link and listens on `port`; server.close() also closes the stack. */
 export async function userListen(o: UserListenOptions): Promise<UserServer> {
   checkPort(o.port, 'port');
-  const link = await openLink({ kind: o.link, local: o.local, ports: [o.port], family: o.family });
-  const stack = makeStack(link, o);
+  const stack = await openUserStack({ ...o, ports: [o.port] });
+  const link = stack.link;
   const server = new TcpServer(stack.host, { backlog: o.backlog, tcp: o.tcp });
   server.once('close', () => void stack.close());
   try {
@@ -213,7 +234,14 @@ export async function serveOnUserStack(o: UserListenOptions, onConnection: (s: T
   const u = await userListen(o);
   u.server.on('connection', onConnection);
   log(`listening on ${u.address}:${o.port} (our TCP: ${u.stack.link.description})`);
-  await new Promise<void>((resolve) => {
+  await untilStopSignal();
+  u.server.close();
+  await u.stack.close();
+}
+
+/** Resolves at the first SIGINT or SIGTERM (a server's "run until stopped"); removes both listeners then. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -222,6 +250,4 @@ export async function serveOnUserStack(o: UserListenOptions, onConnection: (s: T
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  u.server.close();
-  await u.stack.close();
 }

@@ -158,16 +158,10 @@ export interface SessionStats {
   connections: ConnectionStats[];
 }
 
-interface Connection {
-  id: number;
+/** A connection's state: its public statistics (ConnectionStats) plus what the session works with. */
+interface Connection extends ConnectionStats {
   channel: RecordChannel;
   tcp: TcpControl | undefined;
-  closed: boolean;
-  recordsSent: number;
-  recordsReceived: number;
-  highestSentSeq: bigint;
-  highestAckedSeq: bigint;
-  highestReceivedSeq: bigint;
   ackPending: boolean;
   /** Ack-eliciting records received since our last ACK on this connection. */
   unackedRecords: number;
@@ -180,8 +174,6 @@ interface Connection {
   pings: { seq: bigint; sentAt: number }[];
   lastReport: string | null;
   peerReport: { sent: ReportedSegment | null; received: ReportedSegment | null } | null;
-  differences: OptionDifference[] | null;
-  applied: TcpSetting[];
 }
 
 class StreamState {
@@ -197,6 +189,8 @@ class StreamState {
   readableBytes = 0;
   /** Out-of-order chunks (several connections), by offset. */
   pending = new Map<number, Uint8Array>();
+  /** The keys of `pending`, smallest first: draining takes O(log n) per chunk, even on hostile input. */
+  pendingOffsets = new MinHeap();
   pendingBytes = 0;
   recvContig = 0;
   recvHighest = 0;
@@ -555,17 +549,7 @@ export class TcplsSession {
       streams: this.streams.size,
       tokensHeld: this.heldTokens.size,
       tokensIssued: this.tokensIssuedCount,
-      connections: [...this.conns.values()].map((c) => ({
-        id: c.id,
-        closed: c.closed,
-        recordsSent: c.recordsSent,
-        recordsReceived: c.recordsReceived,
-        highestSentSeq: c.highestSentSeq,
-        highestAckedSeq: c.highestAckedSeq,
-        highestReceivedSeq: c.highestReceivedSeq,
-        differences: c.differences ? [...c.differences] : null,
-        applied: [...c.applied],
-      })),
+      connections: [...this.conns.values()].map(connectionStats),
     };
   }
 
@@ -630,7 +614,7 @@ export class TcplsSession {
       case 'stream': {
         const s = this.streamForPeerFrame(f.streamId);
         if (!s) return; // closed on both sides: a replayed record (failover) is discarded
-        this.receiveStreamData(s, Number(f.offset), f.data, f.fin, f.offset);
+        this.receiveStreamData(s, f.offset, f.data, f.fin);
         touched.add(s);
         return;
       }
@@ -740,11 +724,13 @@ export class TcplsSession {
     return this.streams.get(id);
   }
 
-  private receiveStreamData(s: StreamState, offset: number, data: Uint8Array, fin: boolean, big: bigint): void {
-    const endBig = big + BigInt(data.length);
+  private receiveStreamData(s: StreamState, bigOffset: bigint, data: Uint8Array, fin: boolean): void {
+    const endBig = bigOffset + BigInt(data.length);
     if (endBig > BigInt(Number.MAX_SAFE_INTEGER) || endBig > BigInt(s.maxGranted)) {
       this.peerError('flow-control', `stream ${s.id}: data up to ${endBig} past the credit ${s.maxGranted}`);
     }
+    // Safe integers from here on: the end is within the credit granted.
+    const offset = Number(bigOffset);
     const end = offset + data.length;
     if (s.finalSize !== null && end > s.finalSize) this.peerError('stream-state', `stream ${s.id}: data past the final size ${s.finalSize}`);
     if (fin) {
@@ -762,18 +748,13 @@ export class TcplsSession {
     }
     if (off === s.recvContig) {
       this.deliver(s, chunk);
-      // drain out-of-order chunks that are now contiguous
-      for (;;) {
-        let progressed = false;
-        for (const [o, d] of s.pending) {
-          if (o <= s.recvContig) {
-            s.pending.delete(o);
-            s.pendingBytes -= d.length;
-            if (o + d.length > s.recvContig) this.deliver(s, d.subarray(s.recvContig - o));
-            progressed = true;
-          }
-        }
-        if (!progressed) break;
+      // Drain out-of-order chunks that are now contiguous, lowest offset first.
+      for (let o = s.pendingOffsets.peek(); o !== undefined && o <= s.recvContig; o = s.pendingOffsets.peek()) {
+        s.pendingOffsets.pop();
+        const d = s.pending.get(o)!;
+        s.pending.delete(o);
+        s.pendingBytes -= d.length;
+        if (o + d.length > s.recvContig) this.deliver(s, d.subarray(s.recvContig - o));
       }
       return;
     }
@@ -785,6 +766,7 @@ export class TcplsSession {
       this.peerError('flow-control', `stream ${s.id}: overlapping out-of-order data beyond the window`);
     }
     s.pending.set(off, chunk.slice());
+    if (!prev) s.pendingOffsets.push(off);
     s.pendingBytes += added;
   }
 
@@ -857,8 +839,7 @@ export class TcplsSession {
     if (this.state === 'closed') return;
     const open = this.openConnections();
     if (open.length === 0) return;
-    const stats = this.stats().connections.filter((c) => !c.closed).sort((x, y) => x.id - y.id);
-    const pick = this.scheduler(stats, now);
+    const pick = this.scheduler(open.map(connectionStats), now);
     const primary = open.find((c) => c.id === pick);
     if (!primary) throw new TcplsError('api-misuse', `scheduler picked connection ${pick}, which is not open`);
     for (const c of open) {
@@ -1038,6 +1019,57 @@ export class TcplsSession {
   private assertOpen(): void {
     this.assertUsable();
     if (this.state === 'closing') throw new TcplsError('closed', 'the session is closing');
+  }
+}
+
+/** The public statistics of a connection (copies, so callers cannot change the session's state). */
+function connectionStats(c: Connection): ConnectionStats {
+  return {
+    id: c.id,
+    closed: c.closed,
+    recordsSent: c.recordsSent,
+    recordsReceived: c.recordsReceived,
+    highestSentSeq: c.highestSentSeq,
+    highestAckedSeq: c.highestAckedSeq,
+    highestReceivedSeq: c.highestReceivedSeq,
+    differences: c.differences ? [...c.differences] : null,
+    applied: [...c.applied],
+  };
+}
+
+/** A binary min-heap of numbers (stream offsets of out-of-order chunks). */
+class MinHeap {
+  private readonly a: number[] = [];
+  peek(): number | undefined {
+    return this.a[0];
+  }
+  push(v: number): void {
+    const a = this.a;
+    let i = a.push(v) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= v) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = v;
+  }
+  pop(): number | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const c = l + 1 < a.length && a[l + 1] < a[l] ? l + 1 : l;
+      if (a[c] >= last) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = last;
+    return top;
   }
 }
 

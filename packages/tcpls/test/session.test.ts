@@ -180,6 +180,40 @@ describe('TcplsSession streams, end to end over fake record channels', () => {
     expect(p.events(p.server).map((e) => e.type)).toEqual(['stream-opened', 'stream-data', 'stream-finished']);
   });
 
+  test('out-of-order chunks in any order, overlapping or repeated, are reassembled exactly once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(299), fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 60 }),
+        fc.nat(),
+        (cuts, seed) => {
+          const data = pattern(300, seed & 0xff);
+          const p = connected();
+          // Random (possibly overlapping) pieces, then pieces that cover everything, in reverse.
+          const pieces = cuts.map(([o, n]) => [o, Math.min(300, o + n)] as const);
+          for (let o = 280; o >= 0; o -= 20) pieces.push([o, o + 20]);
+          let seq = 0n;
+          for (const [a, b] of pieces) {
+            const frame: Frame = { type: 'stream', streamId: 0, offset: BigInt(a), data: data.subarray(a, b), fin: false };
+            p.server.receiveRecord(0, seq++, enc([frame]), 0);
+          }
+          expect(p.server.closed).toBe(false);
+          expect(Buffer.from(readAll(p.server, 0))).toEqual(Buffer.from(data));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  test('thousands of one-byte chunks arriving in reverse order are reassembled', () => {
+    const p = connected();
+    const n = 4096;
+    const data = pattern(n, 7);
+    for (let o = n - 1; o >= 0; o--) {
+      p.server.receiveRecord(0, BigInt(n - 1 - o), enc([{ type: 'stream', streamId: 0, offset: BigInt(o), data: data.subarray(o, o + 1), fin: false }]), 0);
+    }
+    expect(Buffer.from(readAll(p.server, 0))).toEqual(Buffer.from(data));
+  });
+
   test('duplicated stream data (replayed record) is delivered once', () => {
     const p = connected();
     const rec = enc([{ type: 'stream', streamId: 0, offset: 0n, data: text('abc'), fin: false }]);

@@ -94,7 +94,7 @@ export function runDemo(o: {
   const file = seededRandom(o.seed * 7 + 5)(o.size);
   let server: TcplsEndpoint | null = null;
   const requests: DemoResult['appliedOptions'] = [];
-  const { sim, client } = simPair({
+  const { sim, client, runUntil } = simPair({
     seed: o.seed,
     link: { rate, delay, queuePackets: 200 },
     middleboxes: middlebox,
@@ -137,12 +137,7 @@ export function runDemo(o: {
       },
     },
   ).catch(() => undefined);
-  const deadline = 600_000;
-  while (outcome === null && sim.now < deadline) {
-    const next = sim.nextEventTime;
-    if (next === null) break;
-    sim.run(next, { maxEvents: 50_000_000 });
-  }
+  runUntil(() => outcome !== null, 600_000, 50_000_000);
   const oc = outcome as FetchResult | Error | null;
   if (oc === null) throw new Error(`demo: the transfer did not finish (simulated ${sim.now} ms)`);
   if (oc instanceof Error) throw oc;

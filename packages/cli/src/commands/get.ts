@@ -10,7 +10,8 @@ import * as net from 'node:net';
 import { type CertificateVerifier, chainVerifier, nodeCrypto, pemCertificates, systemTrustAnchors } from '@tcpls/tls';
 import { type TcplsEndpoint, connectOverHost, endpointOverSocket, fileTrace } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
-import { EXPERIMENT_OPTION, type FetchResult, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
+import { pickUserStackPort } from '../user-stack.js';
+import { EXPERIMENT_OPTION, type FetchResult, InOrder, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
 
 export const summary = 'download a file from a TCPLS server and report the option differences (falls back to plain TLS)';
 
@@ -51,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (a.positionals.length !== 1) throw new UsageError('get needs one tcpls://HOST:PORT/PATH');
+  if (a.positionals.length !== 1) throw new UsageError('needs exactly one tcpls://HOST:PORT/PATH');
   const url = parseUrl(a.positionals[0]);
   if (a.values.has('ca') && a.flags.has('insecure')) throw new UsageError('--ca and --insecure exclude each other');
   const stack = parseStack(a.values);
@@ -77,20 +78,12 @@ export async function run(argv: string[]): Promise<number> {
   const fd = outFile ? openSync(outFile, 'w') : null;
   const hasher = new OrderedHasher();
   const toStdout = !outFile && !json;
-  let stdoutNext = 0;
-  const stdoutPending = new Map<number, Uint8Array>();
+  const stdoutInOrder = new InOrder((p) => process.stdout.write(p));
   const sink = {
     write(off: number, d: Uint8Array) {
       hasher.add(off, d);
       if (fd !== null) writeSync(fd, d, 0, d.length, off);
-      else if (toStdout) {
-        stdoutPending.set(off, d.slice());
-        for (let p = stdoutPending.get(stdoutNext); p; p = stdoutPending.get(stdoutNext)) {
-          stdoutPending.delete(stdoutNext);
-          process.stdout.write(p);
-          stdoutNext += p.length;
-        }
-      }
+      else if (toStdout) stdoutInOrder.add(off, d);
     },
   };
 
@@ -99,10 +92,10 @@ export async function run(argv: string[]): Promise<number> {
   let how: string;
   if (stack.kind === 'user') {
     if (net.isIP(url.host) === 0) throw new UsageError('--link needs an IP address (our stack has no resolver)');
-    const localPort = 61000 + Math.floor(Math.random() * 4536);
+    const localPort = pickUserStackPort();
     const u = await openUserHost({ link: stack.link!, local: stack.local, remote: url.host, ports: [localPort] });
     const tcp = a.flags.has('exp-option') ? { extraSynOptions: [EXPERIMENT_OPTION] } : {};
-    ep = connectOverHost(u.host, { address: url.host, port: url.port }, { ...base, localAddress: u.address, localPort, tcp }).endpoint;
+    ep = connectOverHost(u.host, { address: url.host, port: url.port }, { ...base, localAddress: u.link.address, localPort, tcp }).endpoint;
     // Ctrl-C / kill must still close the link: it removes its nftables RST guard and port reservation.
     const onSignal = (sig: NodeJS.Signals): void => {
       void u.close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
@@ -114,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       process.off('SIGTERM', onSignal);
       await u.close();
     };
-    how = `our TCP, ${u.description}`;
+    how = `our TCP, ${u.link.description}`;
   } else {
     if (a.flags.has('exp-option')) throw new UsageError('--exp-option needs our TCP (--link raw|pcap): Linux TCP cannot add SYN options');
     const sock = net.connect({ host: url.host, port: url.port, localAddress: stack.local });

@@ -288,8 +288,7 @@ export async function run(argv: string[]): Promise<number> {
       case 'middlebox':
         return await cmdMiddlebox(rest);
       case undefined:
-        process.stderr.write(HELP_MAIN);
-        return 2;
+        throw new UsageError('missing subcommand: up, down, status or middlebox');
       case '--help':
       case '-h':
       case 'help':

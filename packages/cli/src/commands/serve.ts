@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { type CertificateMaterial, type TcplsEndpoint, endpointOverSocket, fileTrace, listenOverHost, loadCertificate, selfSignedCertificate } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
 import { fileUnder, openUserHost, parseStack, serveFiles } from '../tcpls-common.js';
+import { untilStopSignal } from '../user-stack.js';
 
 export const summary = 'serve files over TCPLS (our TCP on a raw/pcap link, or Linux TCP); plain TLS clients get HTTP/1.0';
 
@@ -69,8 +70,8 @@ export async function run(argv: string[]): Promise<number> {
   let stop: () => Promise<void>;
   if (stack.kind === 'user') {
     const u = await openUserHost({ link: stack.link!, local: stack.local, ports: [port] });
-    listenOverHost(u.host, port, { ...base, address: u.address }, (ep, hc) => onEndpoint(ep, `${hc.remote.address}:${hc.remote.port}`));
-    log(`serving ${dir} on ${u.address}:${port} over our TCP (${u.description})`);
+    listenOverHost(u.host, port, { ...base, address: u.link.address }, (ep, hc) => onEndpoint(ep, `${hc.remote.address}:${hc.remote.port}`));
+    log(`serving ${dir} on ${u.link.address}:${port} over our TCP (${u.link.description})`);
     stop = () => u.close();
   } else {
     const socks = new Set<net.Socket>();
@@ -92,15 +93,7 @@ export async function run(argv: string[]): Promise<number> {
         for (const s of socks) s.destroy();
       });
   }
-  await new Promise<void>((done) => {
-    const end = (): void => {
-      process.off('SIGINT', end);
-      process.off('SIGTERM', end);
-      done();
-    };
-    process.once('SIGINT', end);
-    process.once('SIGTERM', end);
-  });
+  await untilStopSignal();
   log('stopping');
   await stop();
   await tr?.close();

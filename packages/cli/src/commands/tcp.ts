@@ -7,11 +7,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
-  Host,
+  type Host,
   TcpError,
   TcpServer,
   TcpSocket,
-  systemClock,
   tcpFlagsToString,
   tcpOptionToJson,
   type CongestionControlName,
@@ -19,7 +18,8 @@ import {
   type TcpConfig,
 } from '@tcpls/tcp';
 import { UsageError, parseArgs, type ParsedArgs } from '../args.js';
-import { LINK_KINDS, LinkSetupError, openLink, type LinkKind, type OpenedLink } from '../links.js';
+import { LINK_KINDS, type LinkKind, type OpenedLink } from '../links.js';
+import { type UserStack, openUserStack, pickUserStackPort } from '../user-stack.js';
 
 export const summary = 'userspace TCP client/server on a raw-socket or pcap link, like netcat (connect, listen)';
 
@@ -78,12 +78,14 @@ function parsePort(s: string | undefined, what: string): number {
   return Number(s);
 }
 
-/** Ports outside Linux's default ephemeral range (32768-60999), so the kernel is not using them. */
-const OUR_EPHEMERAL: [number, number] = [61000, 65535];
-
-function pickPort(): number {
-  const [lo, hi] = OUR_EPHEMERAL;
-  return lo + Math.floor(Math.random() * (hi - lo + 1));
+/** The link and our Host on it; null (after a one-line message) when the link cannot be opened. */
+async function openStack(c: Common, where: { remote?: string; ports: number[] }): Promise<UserStack | null> {
+  try {
+    return await openUserStack({ link: c.link, local: c.local, tcp: tcpConfig(c), verifyChecksums: c.verifyChecksums, ...where });
+  } catch (e) {
+    process.stderr.write(`tcpls tcp: ${(e as Error).message}\n`);
+    return null;
+  }
 }
 
 function tcpConfig(c: Common): Partial<TcpConfig> {
@@ -154,24 +156,11 @@ async function runConnect(argv: string[]): Promise<number> {
   if (isIP(host) === 0) throw new UsageError(`HOST must be an IPv4 or IPv6 address, got '${host}'`);
   const port = parsePort(portStr, 'connect');
   const c = common(a);
-  const localPort = pickPort();
-  let link: OpenedLink;
-  try {
-    link = await openLink({ kind: c.link, remote: host, local: c.local, ports: [localPort] });
-  } catch (e) {
-    process.stderr.write(`tcpls tcp: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const localPort = pickUserStackPort();
+  const stack = await openStack(c, { remote: host, ports: [localPort] });
+  if (!stack) return 1;
+  const { link, host: h } = stack;
   say(c, `${link.description}: connecting to ${host} port ${port}`);
-  const h = new Host({
-    io: link.io,
-    clock: systemClock,
-    addresses: [link.address],
-    tcp: tcpConfig(c),
-    verifyChecksums: c.verifyChecksums,
-    ephemeralPorts: OUR_EPHEMERAL,
-    resetScope: link.kind === 'raw' ? 'bound' : 'all',
-  });
   const sock = TcpSocket.connect(h, { host, port, localAddress: link.address, localPort });
   const code = await new Promise<number>((resolve) => {
     let ended = false; // peer FIN received and all its data written to stdout
@@ -233,8 +222,7 @@ async function runConnect(argv: string[]): Promise<number> {
     const st = sock.connection?.conn.stats();
     if (st) say(c, `done: ${sock.bytesWritten} bytes sent, ${sock.bytesRead} received, ${st.retransmits} retransmissions`);
   }
-  h.close();
-  await link.io.close();
+  await stack.close();
   process.stdin.destroy();
   return code;
 }
@@ -261,22 +249,9 @@ async function runListen(argv: string[]): Promise<number> {
     }
     if (!ok) throw new UsageError(`--file ${file}: no such regular file`);
   }
-  let link: OpenedLink;
-  try {
-    link = await openLink({ kind: c.link, local: c.local, ports: [port] });
-  } catch (e) {
-    process.stderr.write(`tcpls tcp: ${(e as Error).message}\n`);
-    return 1;
-  }
-  const h = new Host({
-    io: link.io,
-    clock: systemClock,
-    addresses: [link.address],
-    tcp: tcpConfig(c),
-    verifyChecksums: c.verifyChecksums,
-    ephemeralPorts: OUR_EPHEMERAL,
-    resetScope: link.kind === 'raw' ? 'bound' : 'all',
-  });
+  const stack = await openStack(c, { ports: [port] });
+  if (!stack) return 1;
+  const { link, host: h } = stack;
   const server = new TcpServer(h, { backlog: 128 });
   const once = a.flags.has('once');
   const code = await new Promise<number>((resolve) => {
@@ -315,26 +290,18 @@ async function runListen(argv: string[]): Promise<number> {
     });
     server.listen(port, link.address, () => say(c, `${link.description}: listening on port ${port}${file ? ` (serving ${file})` : ' (echo)'}`));
   });
-  h.close();
-  await link.io.close();
+  await stack.close();
   return code;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+  if (sub === undefined) throw new UsageError('missing subcommand: connect or listen');
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
+    return 0;
   }
-  try {
-    if (sub === 'connect') return await runConnect(rest);
-    if (sub === 'listen') return await runListen(rest);
-  } catch (e) {
-    if (e instanceof LinkSetupError) {
-      process.stderr.write(`tcpls tcp: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  if (sub === 'connect') return await runConnect(rest);
+  if (sub === 'listen') return await runListen(rest);
   throw new UsageError(`unknown subcommand '${sub}' (connect or listen)`);
 }

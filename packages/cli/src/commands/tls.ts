@@ -12,9 +12,9 @@ import { accessSync, appendFileSync, constants as fsConstants, readFileSync } fr
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { certificateNames, connect, createServer, loadKeyPem, nobleCrypto, nodeCrypto, pemCertificates, type CryptoProvider, type TLSSocket, type HandshakeInfo } from '@tcpls/tls';
-import { UsageError, intOption, parseArgs, type ParsedArgs } from '../args.js';
+import { UsageError, parseArgs, type ParsedArgs } from '../args.js';
 import { parseStack, type StackChoice } from '../tcpls-common.js';
-import { userConnect, userListen } from '../user-stack.js';
+import { untilStopSignal, userConnect, userListen } from '../user-stack.js';
 
 export const summary = 'TLS 1.3 client/server like openssl s_client/s_server (connect, serve)';
 
@@ -190,10 +190,14 @@ async function runConnect(argv: string[]): Promise<number> {
   } else {
     const tcp = net.connect({ host, port, localAddress: stack.local });
     const ok = await new Promise<boolean>((resolve) => {
-      tcp.once('connect', () => resolve(true));
-      tcp.once('error', (e) => {
+      const onError = (e: Error): void => {
         process.stderr.write(`tcpls tls: ${e.message}\n`);
         resolve(false);
+      };
+      tcp.once('error', onError);
+      tcp.once('connect', () => {
+        tcp.off('error', onError); // from here on the TLS socket reports errors
+        resolve(true);
       });
     });
     if (!ok) return 1;
@@ -276,7 +280,7 @@ async function runServe(argv: string[]): Promise<number> {
   const [portStr] = a.positionals;
   if (!portStr) throw new UsageError('serve needs PORT');
   if (!/^\d+$/.test(portStr) || Number(portStr) < 1 || Number(portStr) > 65535) throw new UsageError(`PORT must be 1..65535, got '${portStr}'`);
-  const port = intOption({ ...a, values: new Map([['port', portStr]]) }, 'port', 0, 1, 65535);
+  const port = Number(portStr);
   if (a.flags.has('www') && a.flags.has('echo')) throw new UsageError('--www and --echo exclude each other');
   const id = identityOption(a, true)!;
   const provider = providerOption(a);
@@ -292,6 +296,8 @@ async function runServe(argv: string[]): Promise<number> {
   server.on('secureConnection', (sock: TLSSocket) => {
     const d = describe(sock.handshakeInfo);
     process.stderr.write(`connection: ${d.cipherSuite} ${d.group} ${d.signatureScheme}${d.alpn ? ' alpn=' + d.alpn : ''}${d.resumed ? ' resumed' : ''}\n`);
+    // A client that resets mid-connection must not take the server down (an 'error' without a listener throws).
+    sock.on('error', (e: Error) => process.stderr.write(`connection error: ${e.message}\n`));
     if (www) serveWww(sock);
     else sock.pipe(sock as Duplex);
   });
@@ -320,14 +326,8 @@ async function runServe(argv: string[]): Promise<number> {
     process.stderr.write(`listening on ${bindHost ?? '0.0.0.0'}:${port}\n`);
     stop = () => server.close();
   }
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      stop();
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await untilStopSignal();
+  stop();
   return 0;
 }
 
@@ -353,16 +353,16 @@ function serveWww(sock: TLSSocket): void {
     sock.end(page(sock, ku));
   };
   sock.on('data', onData);
-  sock.on('error', () => undefined);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'connect') return runConnect(rest);
   if (sub === 'serve') return runServe(rest);
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) throw new UsageError('missing subcommand: connect or serve');
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
+    return 0;
   }
   throw new UsageError(`unknown subcommand '${sub}' (connect, serve)`);
 }

@@ -12,18 +12,12 @@
  * Prints "ready <a> <b> <delay>" on stdout once both captures are open; ends on SIGTERM/SIGINT.
  */
 import { createRequire } from 'node:module';
+import type { CapHandle as NativeCapHandle } from '../real/native.js';
 import { DelayQueue } from './delay-queue.js';
 
-interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  setMinBytes?(n: number): void;
-  send(buf: Buffer, len?: number): void;
-  close(): void;
-  on(ev: 'packet', fn: (nbytes: number, truncated: boolean) => void): void;
-}
-interface CapModule {
-  Cap: new () => CapHandle;
-}
+/** cap's handle as the links use it, plus libpcap's minimum-bytes knob that only the bridge sets. */
+type CapHandle = NativeCapHandle & { setMinBytes?(n: number): void };
+type CapModule = { Cap: new () => CapHandle };
 
 /** Strong references for the life of the process (never collected while in use). */
 const keepAlive: unknown[] = [];

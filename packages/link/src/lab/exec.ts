@@ -3,8 +3,7 @@
  * an array, so names never get interpreted, and failures carry the command and its stderr.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { whichCommand } from '../util/which.js';
 import { LabError, LabErrorCode } from './options.js';
 
 export interface RunResult {
@@ -57,20 +56,7 @@ export function nsRunOk(ns: string, cmd: string, args: readonly string[], input?
   return runOk('ip', ['netns', 'exec', ns, cmd, ...args], input);
 }
 
-/** Finds an executable on PATH (what a shell would run), or null. */
-export function whichCommand(cmd: string, path = process.env.PATH ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (dir === '') continue;
-    const f = join(dir, cmd);
-    try {
-      accessSync(f, constants.X_OK);
-      return f;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
-}
+export { whichCommand };
 
 const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ip: 'iproute2', tc: 'iproute2', nft: 'nftables', ethtool: 'ethtool', sysctl: 'procps',

@@ -81,7 +81,8 @@ export function isGroupMac(b: Uint8Array): boolean {
 /** A unicast, locally administered MAC (IEEE 802: U/L bit set, I/G bit clear) from 6 random bytes. */
 export function localMacFrom(random: Uint8Array): Uint8Array {
   if (random.length < 6) throw new FrameError('bad-address', 'need 6 random bytes');
-  const mac = random.slice(0, 6);
+  // A copy (the caller's bytes stay as they are): Buffer#slice would be a view of them.
+  const mac = new Uint8Array(random.subarray(0, 6));
   mac[0] = (mac[0] & 0xfc) | 0x02;
   return mac;
 }

@@ -10,17 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { bytesEqualAt, ipToBytes, samePrefix } from '../real/addr.js';
 import { RealLinkError, RealLinkErrorCode } from '../real/errors.js';
-import { type CapHandle, keepFailedCapture, loadCap } from '../real/native.js';
+import { type CapHandle, isPermissionError, keepFailedCapture, loadCap } from '../real/native.js';
 import { deviceExists, findInterfaceForAddress, readMtu } from '../real/netinfo.js';
 import { RealLinkCounters, type RealLinkStats, type RealLinkTap, wallClockMs } from '../real/stats.js';
 import { ArpOperation, buildArp, parseArp } from './arp.js';
 import { FrameError } from './errors.js';
 import {
   BROADCAST_MAC,
-  ETHERNET_HEADER_LENGTH,
   EtherType,
   buildEthernetFrame,
-  emitEthernetHeader,
   formatMac,
   isGroupMac,
   localMacFrom,
@@ -167,7 +165,7 @@ export class PcapLink implements PacketIo {
     } catch (e) {
       keepFailedCapture(cap, capBuf);
       const m = (e as Error).message;
-      if (/permission|not permitted/i.test(m)) {
+      if (isPermissionError(e)) {
         throw new RealLinkError(RealLinkErrorCode.permission, `PcapLink needs root or CAP_NET_RAW: ${m}`);
       }
       throw new RealLinkError(RealLinkErrorCode.setupFailed, `PcapLink: cannot capture on ${device}: ${m}`);
@@ -436,9 +434,7 @@ export class PcapLink implements PacketIo {
   private inject(dstMac: Uint8Array, etherType: number, payload: Uint8Array): boolean {
     const cap = this.cap;
     if (cap === null) return false;
-    const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + payload.length);
-    emitEthernetHeader({ dst: dstMac, src: this.macBytes, etherType }, frame, 0);
-    frame.set(payload, ETHERNET_HEADER_LENGTH);
+    const frame = buildEthernetFrame({ dst: dstMac, src: this.macBytes, etherType }, payload);
     try {
       cap.send(Buffer.from(frame.buffer, frame.byteOffset, frame.length), frame.length);
       return true;
@@ -492,6 +488,3 @@ export class PcapLink implements PacketIo {
     this.capBuf = null;
   }
 }
-
-// Re-exported so users can build frames for tests without reaching into the folder.
-export { buildEthernetFrame };

@@ -44,12 +44,3 @@ export function readMtu(dev: string): number {
   if (!Number.isInteger(v) || v < 68) throw new Error(`unexpected MTU for ${dev}: ${v}`);
   return v;
 }
-
-export function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { registerCleanup } from './cleanup.js';
 import { RealLinkError, RealLinkErrorCode } from './errors.js';
-import { hasCommand } from './netinfo.js';
+import { whichCommand } from '../util/which.js';
 import { pidAlive } from '../util/pid.js';
 
 export const RESERVED_PORTS_PATH = '/proc/sys/net/ipv4/ip_local_reserved_ports';
@@ -170,7 +170,7 @@ export class RstGuard {
     for (const p of opts.ports ?? []) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RealLinkError(RealLinkErrorCode.badOption, `bad port ${p}`);
     }
-    if (!hasCommand('nft')) {
+    if (whichCommand('nft') === null) {
       throw new RealLinkError(
         RealLinkErrorCode.nftMissing,
         "the 'nft' command (nftables) is needed to stop the kernel's RSTs for the link's address; install nftables",

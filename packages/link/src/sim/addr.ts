@@ -3,63 +3,25 @@
  * address is its 32 lower-case hex digits (a string). Keys are read straight from packet bytes, so
  * routing a packet never builds a dotted or colon string.
  */
+import { parseIpAddress } from '@tcpls/tcp/wire';
+import { getU32 } from './csum.js';
 
 export type AddrKey = number | string;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-function parseV4(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    v = v * 256 + n;
-  }
-  return v;
-}
-
-function parseV6Hex(s: string): string | null {
-  let str = s;
-  let tail: string[] = [];
-  // An embedded IPv4 tail ("::ffff:10.0.0.1") counts as two groups.
-  const lastColon = str.lastIndexOf(':');
-  if (str.includes('.', lastColon)) {
-    const v4 = parseV4(str.slice(lastColon + 1));
-    if (v4 === null) return null;
-    tail = [((v4 >>> 16) & 0xffff).toString(16), (v4 & 0xffff).toString(16)];
-    str = str.slice(0, lastColon + 1) + '0'; // placeholder group, replaced below
-  }
-  const dbl = str.indexOf('::');
-  if (dbl !== str.lastIndexOf('::')) return null;
-  let groups: string[];
-  const splitGroups = (x: string): string[] => (x === '' ? [] : x.split(':'));
-  if (dbl >= 0) {
-    const head = splitGroups(str.slice(0, dbl));
-    const rest = splitGroups(str.slice(dbl + 2));
-    const missing = 8 - head.length - rest.length - (tail.length ? 1 : 0);
-    if (missing < 1) return null;
-    groups = [...head, ...Array(missing).fill('0'), ...rest];
-  } else {
-    groups = splitGroups(str);
-    if (groups.length !== 8 - (tail.length ? 1 : 0)) return null;
-  }
-  if (tail.length) groups = [...groups.slice(0, groups.length - 1), ...tail];
-  if (groups.length !== 8) return null;
-  let out = '';
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-    out += g.toLowerCase().padStart(4, '0');
-  }
-  return out;
-}
-
-/** The routing key of a textual address, or null when it is not an IPv4/IPv6 address. */
+/**
+ * The routing key of a textual address, or null when it is not an IPv4/IPv6 address. The text is
+ * parsed by the stack's own codec (strict: see parseIpAddress), then keyed like a packet's bytes.
+ */
 export function addressKey(address: string): AddrKey | null {
-  if (address.includes(':')) return parseV6Hex(address);
-  return parseV4(address);
+  let b: Uint8Array;
+  try {
+    b = parseIpAddress(address);
+  } catch {
+    return null;
+  }
+  return b.length === 4 ? getU32(b, 0) : v6At(b, 0);
 }
 
 /** A prefix (CIDR) as used by route entries. */
@@ -112,10 +74,6 @@ export function packetVersion(p: Uint8Array): 0 | 4 | 6 {
   return 0;
 }
 
-function v4At(p: Uint8Array, o: number): number {
-  return p[o] * 0x1000000 + ((p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]);
-}
-
 function v6At(p: Uint8Array, o: number): string {
   let s = '';
   for (let i = 0; i < 16; i++) s += HEX[p[o + i]];
@@ -125,7 +83,7 @@ function v6At(p: Uint8Array, o: number): string {
 /** Destination address key of a raw IP packet, or null when malformed. */
 export function packetDstKey(p: Uint8Array): AddrKey | null {
   const v = packetVersion(p);
-  if (v === 4) return v4At(p, 16);
+  if (v === 4) return getU32(p, 16);
   if (v === 6) return v6At(p, 24);
   return null;
 }
@@ -133,7 +91,7 @@ export function packetDstKey(p: Uint8Array): AddrKey | null {
 /** Source address key of a raw IP packet, or null when malformed. */
 export function packetSrcKey(p: Uint8Array): AddrKey | null {
   const v = packetVersion(p);
-  if (v === 4) return v4At(p, 12);
+  if (v === 4) return getU32(p, 12);
   if (v === 6) return v6At(p, 8);
   return null;
 }

@@ -1,29 +1,24 @@
-import type { CongestionController, CongestionEventKind, CongestionInit } from './types.js';
+import type { AckSequenceInfo, CongestionController, CongestionEventKind, CongestionInit } from './types.js';
 import { initialWindow } from './types.js';
+import { HyStartPlusPlus } from './hystart.js';
 
 /**
  * CUBIC (RFC 9438). Windows in the formulas are in segments (cwnd / SMSS), time in seconds.
  *   W_cubic(t) = C (t - K)^3 + W_max, K = cbrt((W_max - cwnd_epoch) / C)     (section 4.2, eq. 1-2)
- * In congestion avoidance each ACK moves cwnd toward W_cubic(t + RTT), clamped to at most 1.5 cwnd
+ * In congestion avoidance each ACK moves cwnd toward W_cubic(t + RTT), clamped to [cwnd, 1.5 cwnd]
  * (section 4.4), unless the Reno-friendly estimate W_est is larger (section 4.3). On a congestion
  * event W_max = cwnd (reduced further with fast convergence, section 4.7), ssthresh = cwnd * beta
- * (section 4.6). The initial slow start uses HyStart++ (RFC 9406): when the minimum RTT of a round
- * rises by RttThresh over the previous round's, Conservative Slow Start (CSS) grows cwnd at a
- * quarter of the slow-start rate for CSS_ROUNDS rounds, then slow start ends (ssthresh = cwnd);
- * if the RTT falls back below the CSS baseline, the rise was jitter and slow start resumes.
- * Simplification: the controller sees no sequence numbers, so a round is timed as one minimum
- * RTT of wall time instead of ending when the ACK for the round's first segment arrives.
- * Params: c (0.4), beta (0.7), fastConvergence (1), hystart (1), initialWindowSegments.
+ * (section 4.6). After a timeout the first epoch uses K = 0 and W_max = cwnd at its start
+ * (section 4.8). The cwnd is kept with fractions of a byte, so the many tiny per-ACK increments
+ * near W_max are not rounded away; `window` reports whole bytes.
+ *
+ * The initial slow start uses HyStart++ (RFC 9406, see hystart.ts): rounds delimited by sequence
+ * numbers, an RTT rise of RttThresh enters Conservative Slow Start (a quarter of the growth),
+ * CSS_ROUNDS rounds of CSS end slow start with ssthresh = cwnd, an RTT back below the CSS
+ * baseline resumes slow start. Later slow starts (after any congestion event) are standard.
+ * Params: c (0.4), beta (0.7), fastConvergence (1), hystart (1), hystartL (8, RFC 9406 L for an
+ * unpaced sender), initialWindowSegments.
  */
-// RFC 9406 section 4.3 constants (L, the per-ACK increase limit, stays 2 SMSS as in RFC 3465).
-const MIN_RTT_THRESH = 4;
-const MAX_RTT_THRESH = 16;
-const MIN_RTT_DIVISOR = 8;
-const N_RTT_SAMPLE = 8;
-const CSS_GROWTH_DIVISOR = 4;
-const CSS_ROUNDS = 5;
-/** Like Linux (hystart_low_window): no delay-based exit below 16 segments. */
-const HYSTART_LOW_WINDOW = 16;
 export class Cubic implements CongestionController {
   readonly name = 'cubic' as const;
   private cwnd: number;
@@ -32,24 +27,22 @@ export class Cubic implements CongestionController {
   private readonly c: number;
   private readonly beta: number;
   private readonly fastConvergence: boolean;
-  private readonly hystart: boolean;
+  /** HyStart++ for the initial slow start; null once it ended or when disabled. */
+  private hystart: HyStartPlusPlus | null;
   /** W_max and K of the current epoch (segments, seconds). */
   private wMax = 0;
   private k = 0;
   private tEpoch: number | null = null;
   private cwndEpoch = 0;
   private wEst = 0;
-  /** cwnd (segments) when ssthresh was last set: W_est reaching it switches alpha to 1. */
+  /** cwnd (segments) just before the last congestion event: W_est reaching it switches alpha to 1. */
   private cwndPrior = 0;
+  /** The next epoch is the first after a timeout (section 4.8). */
+  private afterTimeout = false;
   private rttSmoothed: number | null = null;
-  // HyStart++ round state.
-  private roundStart: number | null = null;
-  private lastRoundMinRtt = Infinity;
-  private currentRoundMinRtt = Infinity;
-  private rttSamples = 0;
-  /** CSS baseline minimum RTT; Infinity when not in Conservative Slow Start. */
-  private cssBaselineMinRtt = Infinity;
-  private cssRounds = 0;
+  private lastAckAt: number | null = null;
+  // Counters kept across HyStart++'s lifetime, for traces.
+  private hystartRounds = 0;
   private cssEntries = 0;
   private hystartExits = 0;
 
@@ -62,11 +55,14 @@ export class Cubic implements CongestionController {
     const beta = positive(p['beta'], 0.7);
     this.beta = beta < 1 ? beta : 0.7;
     this.fastConvergence = (p['fastConvergence'] ?? 1) !== 0;
-    this.hystart = (p['hystart'] ?? 1) !== 0;
+    // RFC 9406 section 4.3: HyStart++ only in the initial slow start, i.e. while ssthresh still
+    // has its initial "arbitrarily high" value.
+    const useHystart = (p['hystart'] ?? 1) !== 0 && this.ssth === Infinity;
+    this.hystart = useHystart ? new HyStartPlusPlus(positive(p['hystartL'], 8)) : null;
   }
 
   get window(): number {
-    return this.cwnd;
+    return Math.floor(this.cwnd);
   }
   get ssthresh(): number {
     return this.ssth;
@@ -82,13 +78,22 @@ export class Cubic implements CongestionController {
     return this.c * d * d * d + this.wMax;
   }
 
-  onAck(ackedBytes: number, rttMs: number | null, now: number, inflight: number): void {
+  onAck(ackedBytes: number, rttMs: number | null, now: number, inflight: number, seq?: AckSequenceInfo): void {
     if (rttMs !== null && rttMs >= 0) {
       this.rttSmoothed = this.rttSmoothed === null ? rttMs : 0.875 * this.rttSmoothed + 0.125 * rttMs;
     }
-    if (inflight + 2 * this.mss < this.cwnd) return; // not cwnd-limited (RFC 7661 flavour)
+    const lastAckAt = this.lastAckAt;
+    this.lastAckAt = now;
+    // RFC 7661 flavour: a window the sender does not fill is not grown.
+    const cwndLimited = inflight + 2 * this.mss >= this.cwnd;
     if (this.cwnd < this.ssth) {
-      this.slowStart(ackedBytes, rttMs, now);
+      this.slowStart(ackedBytes, rttMs, inflight, seq, cwndLimited);
+      return;
+    }
+    if (!cwndLimited) {
+      // RFC 9438 section 5.8: time spent application-limited does not count toward t, so the
+      // curve does not jump ahead when the sender fills the window again.
+      if (this.tEpoch !== null && lastAckAt !== null) this.tEpoch += now - lastAckAt;
       return;
     }
     const mss = this.mss;
@@ -97,69 +102,52 @@ export class Cubic implements CongestionController {
       // Section 4.2: a new congestion-avoidance epoch starts.
       this.tEpoch = now;
       this.cwndEpoch = cwndSeg;
-      if (this.wMax < cwndSeg) this.wMax = cwndSeg;
+      // Section 4.8: the first epoch after a timeout uses W_max = cwnd (K = 0). Also when slow
+      // start ended without a loss (HyStart++, or a switch), W_max is at most the current cwnd.
+      if (this.afterTimeout || this.wMax < cwndSeg) this.wMax = cwndSeg;
+      this.afterTimeout = false;
       this.k = Math.cbrt(Math.max(0, this.wMax - this.cwndEpoch) / this.c);
       this.wEst = this.cwndEpoch;
     }
     const rtt = (this.rttSmoothed ?? 100) / 1000;
     const t = (now - this.tEpoch) / 1000;
+    // Section 4.4: target = W_cubic(t + RTT) clamped to [cwnd, 1.5 cwnd].
     let target = this.wCubic(t + rtt);
     if (target < cwndSeg) target = cwndSeg;
     if (target > 1.5 * cwndSeg) target = 1.5 * cwndSeg;
     const ackedSeg = ackedBytes / mss;
-    // Section 4.3: Reno-friendly region.
+    // Section 4.3: Reno-friendly region, W_est += alpha * segments_acked / cwnd, with
+    // alpha = 3 (1 - beta) / (1 + beta) until W_est reaches cwnd_prior, then 1.
     const alpha = this.wEst >= this.cwndPrior ? 1 : (3 * (1 - this.beta)) / (1 + this.beta);
     this.wEst += (alpha * ackedSeg) / cwndSeg;
     if (this.wCubic(t) < this.wEst) {
-      this.cwnd = Math.max(this.cwnd, Math.floor(this.wEst * mss));
+      this.cwnd = Math.max(this.cwnd, this.wEst * mss);
     } else {
-      // Section 4.4/4.5: concave and convex regions.
-      this.cwnd += Math.floor(((target - cwndSeg) / cwndSeg) * ackedSeg * mss);
+      // Sections 4.4 / 4.5: concave and convex regions, (target - cwnd) / cwnd per segment acked.
+      this.cwnd += ((target - cwndSeg) / cwndSeg) * ackedSeg * mss;
     }
   }
 
-  private slowStart(ackedBytes: number, rttMs: number | null, now: number): void {
-    const inc = Math.min(ackedBytes, 2 * this.mss);
-    // RFC 9406 4.3: HyStart++ only in the initial slow start (ssthresh still "arbitrarily high").
-    if (!this.hystart || this.ssth !== Infinity) {
-      this.cwnd += inc;
+  private slowStart(ackedBytes: number, rttMs: number | null, inflight: number, seq: AckSequenceInfo | undefined, cwndLimited: boolean): void {
+    const hs = this.hystart;
+    if (hs === null) {
+      // Standard slow start, byte counting with L = 2 (RFC 5681 section 3.1, RFC 3465).
+      if (cwndLimited) this.cwnd += Math.min(ackedBytes, 2 * this.mss);
       return;
     }
-    const inCss = this.cssBaselineMinRtt !== Infinity;
-    this.cwnd += inCss ? Math.floor(inc / CSS_GROWTH_DIVISOR) : inc;
-    if (rttMs === null) return;
-    const roundLen = Number.isFinite(this.lastRoundMinRtt) ? this.lastRoundMinRtt : rttMs;
-    if (this.roundStart === null || now - this.roundStart >= roundLen) {
-      // A new round (RFC 9406 4.2).
-      this.roundStart = now;
-      this.lastRoundMinRtt = this.currentRoundMinRtt;
-      this.currentRoundMinRtt = Infinity;
-      this.rttSamples = 0;
-      if (inCss && ++this.cssRounds >= CSS_ROUNDS) {
-        // CSS lasted CSS_ROUNDS rounds: leave slow start for congestion avoidance.
-        this.ssth = this.cwnd;
-        this.cssBaselineMinRtt = Infinity;
-        this.hystartExits++;
-        return;
-      }
-    }
-    this.currentRoundMinRtt = Math.min(this.currentRoundMinRtt, rttMs);
-    this.rttSamples++;
-    if (this.rttSamples < N_RTT_SAMPLE) return;
-    if (inCss) {
-      // The RTT went back below the baseline: the rise was not congestion, resume slow start.
-      if (this.currentRoundMinRtt < this.cssBaselineMinRtt) {
-        this.cssBaselineMinRtt = Infinity;
-        this.cssRounds = 0;
-      }
-      return;
-    }
-    if (this.cwnd < HYSTART_LOW_WINDOW * this.mss || !Number.isFinite(this.lastRoundMinRtt)) return;
-    const rttThresh = Math.max(MIN_RTT_THRESH, Math.min(this.lastRoundMinRtt / MIN_RTT_DIVISOR, MAX_RTT_THRESH));
-    if (this.currentRoundMinRtt >= this.lastRoundMinRtt + rttThresh) {
-      this.cssBaselineMinRtt = this.currentRoundMinRtt;
-      this.cssRounds = 0;
-      this.cssEntries++;
+    // HyStart++ tracks rounds and RTTs on every ACK (application-limited ones too, so CSS always
+    // progresses to its end); the window itself only grows while the sender fills it.
+    const roundsBefore = hs.rounds;
+    const entriesBefore = hs.cssEntries;
+    const r = hs.onAck(ackedBytes, rttMs, inflight, this.mss, seq);
+    this.hystartRounds += hs.rounds - roundsBefore;
+    this.cssEntries += hs.cssEntries - entriesBefore;
+    if (cwndLimited) this.cwnd += r.increase;
+    if (r.exitSlowStart) {
+      // RFC 9406 section 4.2: CSS_ROUNDS rounds complete: ssthresh = cwnd, congestion avoidance.
+      this.ssth = Math.max(Math.floor(this.cwnd), 2 * this.mss);
+      this.hystartExits++;
+      this.hystart = null;
     }
   }
 
@@ -169,13 +157,18 @@ export class Cubic implements CongestionController {
   }
 
   private reduce(): void {
-    // RFC 9406 4.2: a congestion signal in CSS ends it like one in slow start.
-    this.cssBaselineMinRtt = Infinity;
+    // RFC 9406 section 4.2: a loss or ECN mark in slow start or CSS ends HyStart++; the usual
+    // response below sets ssthresh, and section 4.3 keeps HyStart++ out of later slow starts.
+    if (this.hystart !== null) {
+      this.hystart.onCongestion();
+      this.hystart = null;
+    }
     const cwndSeg = this.cwnd / this.mss;
-    // Section 4.7 fast convergence.
+    // Section 4.7 fast convergence: a loss below the previous W_max releases bandwidth.
     if (this.fastConvergence && cwndSeg < this.wMax) this.wMax = (cwndSeg * (1 + this.beta)) / 2;
     else this.wMax = cwndSeg;
     this.cwndPrior = cwndSeg;
+    // Section 4.6: ssthresh = cwnd * beta, never below 2 SMSS (RFC 5681 eq. 4).
     this.ssth = Math.max(Math.floor(this.cwnd * this.beta), 2 * this.mss);
     this.tEpoch = null;
   }
@@ -185,19 +178,24 @@ export class Cubic implements CongestionController {
   }
 
   onRetransmissionTimeout(): void {
-    // Section 4.8: the ssthresh reduction as for a congestion event, cwnd to the loss window.
+    // Section 4.8: ssthresh reduced as for a congestion event, cwnd to the loss window (1 SMSS);
+    // the next epoch starts with W_max = cwnd and K = 0.
     this.reduce();
     this.cwnd = this.mss;
+    this.afterTimeout = true;
   }
 
   traceState(): Record<string, number> {
+    const hs = this.hystart;
     return {
       wMax: this.wMax,
       k: this.k,
       wEst: this.wEst,
       hystartExits: this.hystartExits,
+      hystartRounds: this.hystartRounds,
       cssEntries: this.cssEntries,
-      inCss: this.cssBaselineMinRtt === Infinity ? 0 : 1,
+      inCss: hs !== null && hs.inCss ? 1 : 0,
+      cssRounds: hs !== null ? hs.cssRounds : 0,
     };
   }
 }

@@ -1,6 +1,7 @@
 export * from './types.js';
 export * from './newreno.js';
 export * from './cubic.js';
+export * from './hystart.js';
 import type { CongestionControlName, CongestionController, CongestionInit } from './types.js';
 import { NewReno } from './newreno.js';
 import { Cubic } from './cubic.js';

@@ -30,9 +30,11 @@ export interface CongestionController {
   /**
    * `ackedBytes` newly acknowledged (cumulatively or newly SACKed outside recovery); `rttMs` the
    * RTT sample taken from this ACK or null; `inflight` the bytes in flight before this ACK (for
-   * RFC 7661 style "only grow when cwnd-limited").
+   * RFC 7661 style "only grow when cwnd-limited"). `seq` (optional) lets HyStart++ delimit its
+   * rounds by sequence numbers exactly as RFC 9406 section 4.2 says; without it the rounds are
+   * derived from the acknowledged bytes and `inflight`.
    */
-  onAck(ackedBytes: number, rttMs: number | null, now: number, inflight: number): void;
+  onAck(ackedBytes: number, rttMs: number | null, now: number, inflight: number, seq?: AckSequenceInfo): void;
   /** Enter a reduction: sets ssthresh and cwnd. `inflight` = FlightSize (RFC 5681 eq. 4). */
   onCongestionEvent(kind: CongestionEventKind, now: number, inflight: number): void;
   /** The recovery point was acknowledged (RFC 6582 section 3.2 step 3 "full acknowledgment"). */
@@ -41,6 +43,14 @@ export interface CongestionController {
   onRetransmissionTimeout(now: number, inflight: number): void;
   /** JSON-able internal state for traces (e.g. CUBIC's wMax, k). */
   traceState(): Record<string, number>;
+}
+
+/** Sequence numbers at an ACK, for round tracking (RFC 9406 section 4.2 windowEnd). */
+export interface AckSequenceInfo {
+  /** SND.UNA after this ACK was processed (the cumulative acknowledgment number). */
+  sndUna: number;
+  /** SND.NXT when the ACK is processed, before anything it allows is sent. */
+  sndNxt: number;
 }
 
 export interface CongestionInit {

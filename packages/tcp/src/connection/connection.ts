@@ -357,8 +357,7 @@ export class TcpConnection {
   /** A connection restored from a valid SYN-cookie ACK: straight to ESTABLISHED. */
   static acceptEstablished(o: TcpAcceptEstablishedOptions): TcpConnection {
     const c = new TcpConnection(o, true);
-    const k = o;
-    c.irs = k.irs >>> 0;
+    c.irs = o.irs >>> 0;
     c.rcvNxt = seqAdd(c.irs, 1);
     // Our (stateless) SYN-ACK advertised an unscaled window; assume the usual min(buffer, 65535).
     c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(0xffff, c.cfg.recvBufferBytes));
@@ -370,19 +369,19 @@ export class TcpConnection {
     c.ecnRecoverSeq = c.sndUna;
     c.sndWl1 = c.irs;
     c.sndWl2 = c.iss;
-    const peerMss = k.peerMss ?? (c.ipv6 ? 1220 : 536);
+    const peerMss = o.peerMss ?? (c.ipv6 ? 1220 : 536);
     if (peerMss < MIN_SND_MSS) c.counters.clampedSynOptions++;
     c.sndMssBase = Math.max(MIN_SND_MSS, Math.min(peerMss, c.cfg.mss));
-    c.cc.setMss(c.sndMssBase);
     // The cookie records what the (stateless) SYN-ACK really agreed to: honour it as is.
-    if (k.sndWscale !== null) {
-      if (k.sndWscale > MAX_WSCALE) c.counters.clampedSynOptions++;
-      c.sndWscale = Math.min(MAX_WSCALE, k.sndWscale);
-      c.rcvWscale = Math.min(MAX_WSCALE, k.rcvWscale ?? c.ourWscale ?? 0);
+    if (o.sndWscale !== null) {
+      if (o.sndWscale > MAX_WSCALE) c.counters.clampedSynOptions++;
+      c.sndWscale = Math.min(MAX_WSCALE, o.sndWscale);
+      c.rcvWscale = Math.min(MAX_WSCALE, o.rcvWscale ?? c.ourWscale ?? 0);
     }
-    c.sackOk = k.sack;
-    c.tsOk = k.timestamps;
-    c.ecnOk = (k.ecn ?? false) && c.cfg.ecn;
+    c.sackOk = o.sack;
+    c.tsOk = o.timestamps;
+    c.ecnOk = (o.ecn ?? false) && c.cfg.ecn;
+    // Re-created so that the initial window follows the recovered MSS (RFC 6928).
     c.cc = createCongestionController(c.cfg.congestionControl, { mss: c.sndMssBase, params: c.cfg.congestionParams });
     c.setState('ESTABLISHED');
     c.pushEvent({ type: 'connected' });
@@ -1234,7 +1233,7 @@ export class TcpConnection {
     let j = i;
     let covered = 0;
     while (j < sb.length && seqLe(sb[j][0], r)) {
-      covered += seqSub(seqMin(sb[j][1], r), seqMax(sb[j][0], l)) > 0 ? seqSub(seqMin(sb[j][1], r), seqMax(sb[j][0], l)) : 0;
+      covered += Math.max(0, seqSub(seqMin(sb[j][1], r), seqMax(sb[j][0], l)));
       j++;
     }
     const nl = i < j ? seqMin(l, sb[i][0]) : l;
@@ -1249,12 +1248,6 @@ export class TcpConnection {
     const sb = this.scoreboard;
     while (sb.length > 0 && seqLe(sb[0][1], this.sndUna)) sb.shift();
     if (sb.length > 0 && seqLt(sb[0][0], this.sndUna)) sb[0][0] = this.sndUna;
-  }
-
-  private sackedBytes(): number {
-    let s = 0;
-    for (const [l, r] of this.scoreboard) s += seqSub(r, l);
-    return s;
   }
 
   // ---- transmission log (RFC 6675 scoreboard per segment, RFC 8985 RACK) ----
@@ -1489,7 +1482,9 @@ export class TcpConnection {
     if (t.flags & TcpFlag.CWR) this.eceToSend = false; // RFC 3168 6.1.3
     this.noteCe(ecn);
     const acceptsData = this.st === 'ESTABLISHED' || this.st === 'FIN-WAIT-1' || this.st === 'FIN-WAIT-2';
-    let seq = t.flags & TcpFlag.SYN ? seqAdd(t.seq, 1) : t.seq;
+    // The first data octet follows the SYN, if any.
+    const start = t.flags & TcpFlag.SYN ? seqAdd(t.seq, 1) : t.seq;
+    let seq = start;
     let data = t.payload;
     if (data.length > 0 && acceptsData) {
       // Trim the front (already received) and the back (beyond the advertised window).
@@ -1527,7 +1522,7 @@ export class TcpConnection {
     } else if (t.payload.length > 0) {
       this.ackNow = true;
     }
-    this.processFin(t, seqAdd(t.flags & TcpFlag.SYN ? seqAdd(t.seq, 1) : t.seq, t.payload.length), now);
+    this.processFin(t, seqAdd(start, t.payload.length), now);
   }
 
   /** Eighth step: FIN (also one remembered from an out-of-order segment). */
@@ -2078,7 +2073,7 @@ export class TcpConnection {
     };
   }
 
-  stats(): TcpStats & { droppedSynOptions: number } {
+  stats(): TcpStats {
     const c = this.counters;
     return {
       state: this.st,

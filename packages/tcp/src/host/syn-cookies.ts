@@ -15,6 +15,7 @@
  * fixed per host for cookie connections, so they need not be encoded.
  */
 import { createHmac } from 'node:crypto';
+import { summarizeSynOptions } from '../connection/options.js';
 import type { Endpoint } from '../connection/types.js';
 import { tcpOptionsLength } from '../wire/tcp-options.js';
 import { TcpFlag, type TcpOption, type TcpRepr } from '../wire/types.js';
@@ -57,16 +58,12 @@ export class SynCookieJar {
 
   /** The stateless SYN-ACK answering `syn`. */
   synAck(local: Endpoint, remote: Endpoint, syn: TcpRepr, now: number, ourMss: number): TcpRepr {
-    let peerMss = 536;
-    let peerWs: number | null = null;
-    let sack = false;
-    let tsVal: number | null = null;
-    for (const o of syn.options) {
-      if (o.kind === 'mss') peerMss = o.mss;
-      else if (o.kind === 'wscale') peerWs = Math.min(o.shift, 14);
-      else if (o.kind === 'sackPermitted') sack = true;
-      else if (o.kind === 'timestamps') tsVal = o.tsVal;
-    }
+    // The same reading of the SYN's options as a connection's (the first of each kind counts).
+    const s = summarizeSynOptions(syn.options);
+    const peerMss = s.mss ?? 536;
+    const peerWs = s.wscale === null ? null : Math.min(s.wscale, 14);
+    const sack = s.sackPermitted;
+    const tsVal = s.timestamps?.tsVal ?? null;
     let mssIdx = 0;
     for (let i = 0; i < MSS_TABLE.length; i++) if (MSS_TABLE[i] <= Math.min(peerMss, ourMss)) mssIdx = i;
     const t = Math.floor(now / PERIOD_MS) & 0xf;

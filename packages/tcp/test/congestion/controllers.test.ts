@@ -107,55 +107,7 @@ describe('CUBIC (RFC 9438)', () => {
     expect(c.window / MSS).toBeGreaterThan(7 + 20 * 0.5);
   });
 
-  /** Feeds `rounds` rounds of 10 ACKs (one MSS each) spaced 60 ms apart; rtt(round) gives the RTT. */
-  function feed(c: Cubic, rounds: number, rtt: (round: number) => number, t0 = 0): number {
-    let now = t0;
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < 10; i++) c.onAck(MSS, rtt(round), now + i, c.window);
-      now += 60;
-    }
-    return now;
-  }
-
-  test('HyStart++ (RFC 9406): a rising RTT enters CSS, which ends slow start after CSS_ROUNDS rounds', () => {
-    const c = new Cubic({ mss: MSS, cwnd: 20 * MSS });
-    feed(c, 20, (r) => (r < 3 ? 50 : 80));
-    expect(c.traceState()).toMatchObject({ cssEntries: 1, hystartExits: 1, inCss: 0 });
-    expect(Number.isFinite(c.ssthresh)).toBe(true);
-    const off = new Cubic({ mss: MSS, cwnd: 20 * MSS, params: { hystart: 0 } });
-    feed(off, 20, (r) => (r < 3 ? 50 : 80));
-    expect(off.ssthresh).toBe(Infinity);
-    expect(off.traceState().cssEntries).toBe(0);
-  });
-
-  test('HyStart++ CSS grows cwnd at a quarter of the slow-start rate (CSS_GROWTH_DIVISOR = 4)', () => {
-    const c = new Cubic({ mss: MSS, cwnd: 20 * MSS });
-    feed(c, 4, (r) => (r < 3 ? 50 : 80));
-    expect(c.traceState().inCss).toBe(1);
-    const w = c.window;
-    c.onAck(MSS, 80, 300, c.window);
-    expect(c.window - w).toBe(MSS / 4);
-  });
-
-  test('HyStart++: when the RTT falls back below the CSS baseline, slow start resumes (jitter, not congestion)', () => {
-    const c = new Cubic({ mss: MSS, cwnd: 20 * MSS });
-    const now = feed(c, 4, (r) => (r < 3 ? 50 : 80));
-    expect(c.traceState().inCss).toBe(1);
-    feed(c, 2, () => 50, now);
-    expect(c.traceState()).toMatchObject({ inCss: 0, hystartExits: 0 });
-    expect(c.ssthresh).toBe(Infinity);
-    const w = c.window;
-    c.onAck(MSS, 50, now + 200, c.window);
-    expect(c.window - w).toBe(MSS);
-  });
-
-  test('HyStart++ runs only in the initial slow start (RFC 9406 4.3): not after a timeout', () => {
-    // A finite ssthresh (as after any congestion event) far above cwnd: plain slow start.
-    const c = new Cubic({ mss: MSS, cwnd: 20 * MSS, ssthresh: 10_000 * MSS });
-    feed(c, 20, (r) => (r < 3 ? 50 : 80));
-    expect(c.traceState().cssEntries).toBe(0);
-    expect(c.ssthresh).toBe(10_000 * MSS);
-  });
+  // HyStart++ (RFC 9406) has its own file: hystart.test.ts.
 
   test('createCongestionController keeps cwnd and ssthresh for a live switch', () => {
     const a = createCongestionController('cubic', { mss: MSS, cwnd: 50 * MSS });

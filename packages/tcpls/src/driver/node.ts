@@ -88,10 +88,7 @@ export class TcplsDuplex extends Duplex {
   private ended = false;
   private writing = false;
   private delivering = false;
-  constructor(
-    readonly stream: TcplsStream,
-    private readonly ep: TcplsEndpoint,
-  ) {
+  constructor(readonly stream: TcplsStream) {
     super({ allowHalfOpen: true });
   }
   get id(): number {
@@ -236,7 +233,7 @@ export class TcplsConnection extends EventEmitter {
 
   openStream(): TcplsDuplex {
     const s = this.endpoint.openStream();
-    const d = new TcplsDuplex(s, this.endpoint);
+    const d = new TcplsDuplex(s);
     this.duplexes.set(s.id, d);
     d.once('close', () => this.duplexes.delete(s.id));
     return d;
@@ -291,7 +288,7 @@ export class TcplsConnection extends EventEmitter {
       case 'stream-opened': {
         const h = this.endpoint.stream(ev.streamId);
         if (!h || this.duplexes.has(ev.streamId)) return;
-        const d = new TcplsDuplex(h, this.endpoint);
+        const d = new TcplsDuplex(h);
         this.duplexes.set(ev.streamId, d);
         d.once('close', () => this.duplexes.delete(ev.streamId));
         // A stream may open before the application had the session (same TCP read as the
@@ -344,8 +341,11 @@ export async function connect(o: TcplsConnectOptions): Promise<TcplsConnection> 
   }
   const sock = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
   await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve);
     sock.once('error', reject);
+    sock.once('connect', () => {
+      sock.off('error', reject);
+      resolve();
+    });
   });
   const ep = endpointOverSocket(sock, base);
   const c = new TcplsConnection(ep);

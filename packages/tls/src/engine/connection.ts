@@ -249,7 +249,8 @@ export abstract class TlsConnection {
       }
       return;
     }
-    this.pendingAppData.push(data.slice());
+    // A real copy even when the caller passes a Buffer (whose slice() is a view).
+    this.pendingAppData.push(new Uint8Array(data));
     try {
       this.flushAppData();
     } catch (e) {
@@ -485,8 +486,9 @@ export abstract class TlsConnection {
         o += n;
       }
       // Uninitialised memory is fine here: sealInto writes every byte of each record (it checks
-      // the AEAD's output length), and the records exactly tile the buffer.
-      const raw = Buffer.allocUnsafe(total);
+      // the AEAD's output length), and the records exactly tile the buffer. allocUnsafeSlow, not
+      // allocUnsafe: an ArrayBuffer of its own (offset 0), never a slice of Node's shared pool.
+      const raw = Buffer.allocUnsafeSlow(total);
       const out = new Uint8Array(raw.buffer, raw.byteOffset, total);
       let w = 0;
       for (let i = 0; i < count; i++) {

@@ -177,7 +177,7 @@ export class RecordProtection {
     this.nextSeq();
     // Providers normally return fresh memory (node:crypto and noble do); one that decrypts in place
     // would hand back a view of the input, which the caller may reuse: copy only then.
-    if (pt.buffer === fragment.buffer || pt.buffer === header.buffer) pt = pt.slice();
+    if (pt.buffer === fragment.buffer || pt.buffer === header.buffer) pt = new Uint8Array(pt); // a copy (Buffer's slice() would be a view)
     let i = pt.length - 1;
     while (i >= 0 && pt[i] === 0) i--;
     if (i < 0) throw new TlsError('unexpected-message', 'record with no non-zero content type');
@@ -288,7 +288,8 @@ export class RecordReader {
         return;
       }
     }
-    const all = this.chunks.length === 1 ? this.chunks[0].slice() : this.peek(this.buffered);
+    // new Uint8Array(x) copies even when the caller pushed a Buffer (whose slice() is a view).
+    const all = this.chunks.length === 1 ? new Uint8Array(this.chunks[0]) : this.peek(this.buffered);
     this.chunks = [all];
   }
 

@@ -1,0 +1,48 @@
+/**
+ * `tcpls` without a command, with an unknown one, or a command without its subcommand: one line on
+ * stderr naming what is missing and where help is, nothing on stdout, exit 2 (a usage error).
+ */
+import { main } from '../../packages/cli/src/main.js';
+
+async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
+  let err = '';
+  let out = '';
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    return { code: await main(args), err, out };
+  } finally {
+    e.mockRestore();
+    o.mockRestore();
+  }
+}
+
+describe('tcpls: missing or unknown (sub)commands are one-line usage errors', () => {
+  test.each([
+    [[], /^tcpls: missing command: one of demo, serve, get, lab, tcp, tls, sim \(see tcpls --help\)\n$/],
+    [['frobnicate'], /^tcpls: unknown command 'frobnicate': one of demo, .* \(see tcpls --help\)\n$/],
+    [['tcp'], /^tcpls tcp: missing subcommand: connect or listen \(see tcpls tcp --help\)\n$/],
+    [['tls'], /^tcpls tls: missing subcommand: connect or serve \(see tcpls tls --help\)\n$/],
+    [['lab'], /^tcpls lab: missing subcommand: up, down, status or middlebox \(see tcpls lab --help\)\n$/],
+    [['get'], /^tcpls get: needs exactly one tcpls:\/\/HOST:PORT\/PATH \(see tcpls get --help\)\n$/],
+  ] as [string[], RegExp][])('%j → exit 2 and %p', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+
+  test('help, --help and -h list every command on stdout with exit 0', async () => {
+    for (const h of ['help', '--help', '-h']) {
+      const r = await runCli([h]);
+      expect(r.code).toBe(0);
+      for (const c of ['demo', 'serve', 'get', 'lab', 'tcp', 'tls', 'sim']) expect(r.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+    }
+  });
+});
