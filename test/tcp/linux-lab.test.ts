@@ -12,13 +12,15 @@
  * stack sees real MSS-sized segments with real checksums, and checksums are verified.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../support/env.js';
+import { sha256 } from './helpers.js';
 
-const RUN_TS = join(__dirname, 'support', 'run-ts.cjs');
+/** The runner that executes a .ts file with plain node (shared with the link package's namespace tests). */
+const RUN_TS = join(__dirname, '..', '..', 'packages', 'link', 'test', 'support', 'run-ts.cjs');
 const CLI = join(__dirname, 'support', 'tcpls-cli.ts');
 const PEER = join(__dirname, 'support', 'linux_peer.py');
 /** File size on the lossy, rate-limited path. */
@@ -33,10 +35,6 @@ function reason(): string | null {
 
 function sh(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 interface Done {

@@ -856,7 +856,7 @@ export class TcplsSession {
       if (c.ackPending && b.pendingBytes() > 0 && b.room() >= this.ackSize && this.capacityLeft(c, b) >= this.ackSize) b.add(this.takeAck(c));
       b.flushRecord();
     }
-    for (const s of [...this.streams.values()]) this.maybeForget(s);
+    for (const s of this.streams.values()) this.maybeForget(s); // deleting the current entry is safe in a Map loop
     if (this.state === 'closing' && this.nothingPending()) this.finishGracefulClose();
   }
 

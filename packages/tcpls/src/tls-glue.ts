@@ -28,6 +28,16 @@ export interface CustomExtensionHook {
  */
 export type AlertErrorFactory = (alert: TlsAlertName, message: string) => Error;
 
+/** Runs `f`; a TcplsError becomes the TLS engine's error for its alert (decode_error when it has none). */
+function asTlsError(makeError: AlertErrorFactory, f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof TcplsError) throw makeError(e.alert ?? 'decode_error', e.message);
+    throw e;
+  }
+}
+
 /** Client hooks: offer `tcpls`, learn whether the server echoed it and the token it gave. */
 export function clientTcplsExtensions(
   makeError: AlertErrorFactory,
@@ -35,14 +45,6 @@ export function clientTcplsExtensions(
 ): { extensions: CustomExtensionHook[]; result(): { negotiated: boolean; token: Uint8Array | null } } {
   let negotiated = false;
   let token: Uint8Array | null = null;
-  const wrap = (f: () => void): void => {
-    try {
-      f();
-    } catch (e) {
-      if (e instanceof TcplsError) throw makeError(e.alert ?? 'decode_error', e.message);
-      throw e;
-    }
-  };
   return {
     extensions: [
       {
@@ -50,7 +52,7 @@ export function clientTcplsExtensions(
         clientHello: () => encodeTcplsExtension(),
         onEncryptedExtensions: (data) => {
           if (data === undefined) return; // no echo: plain TLS (draft §3)
-          wrap(() => decodeTcplsExtension(data));
+          asTlsError(makeError, () => decodeTcplsExtension(data));
           negotiated = true;
         },
       },
@@ -59,7 +61,7 @@ export function clientTcplsExtensions(
         clientHello: () => null,
         onEncryptedExtensions: (data) => {
           if (data === undefined) return;
-          wrap(() => {
+          asTlsError(makeError, () => {
             token = decodeTokenExtension(data);
           });
         },
@@ -82,12 +84,7 @@ export function serverTcplsExtensions(
         type: profile.extensions.tcpls,
         onClientHello: (data) => {
           if (data === undefined) return null;
-          try {
-            decodeTcplsExtension(data);
-          } catch (e) {
-            if (e instanceof TcplsError) throw makeError('decode_error', e.message);
-            throw e;
-          }
+          asTlsError(makeError, () => decodeTcplsExtension(data));
           negotiated = true;
           return encodeTcplsExtension();
         },

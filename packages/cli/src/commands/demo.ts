@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mssClamp, stripOptions } from '@tcpls/link';
-import { type OptionDifference, type TcpSetting, type TcplsEndpoint, memoryTrace, seededRandom } from '@tcpls/tcpls';
+import { type OptionDifference, type TcpSetting, type TcplsEndpoint, TCP_CONTROLLERS, defaultApplyPolicy, memoryTrace, seededRandom } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
 import { EXPERIMENT_OPTION, type FetchResult, OrderedHasher, bufferSource, differenceLines, fetchFile, negotiatedSummary, serveFiles, simPair, textSummary } from '../tcpls-common.js';
 
@@ -101,7 +101,7 @@ export function runDemo(o: {
     // Both TCPs add an experimental option to their SYN / SYN-ACK, for the middlebox to strip.
     clientTcp: { extraSynOptions: [EXPERIMENT_OPTION] },
     serverTcp: { extraSynOptions: [EXPERIMENT_OPTION] },
-    serverPolicy: { userTimeout: { minMs: 1000, maxMs: 600_000 }, congestionControllers: ['newreno', 'cubic'] },
+    serverPolicy: { ...defaultApplyPolicy, congestionControllers: [...TCP_CONTROLLERS] },
     clientTrace: o.trace,
     serverTrace: o.trace,
     onServer: (ep) => {

@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { resolve } from 'node:path';
-import { type CertificateMaterial, type TcplsEndpoint, endpointOverSocket, fileTrace, listenOverHost, loadCertificate, selfSignedCertificate } from '@tcpls/tcpls';
+import { type CertificateMaterial, type TcplsEndpoint, defaultApplyPolicy, endpointOverSocket, fileTrace, listenOverHost, loadCertificate, selfSignedCertificate } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
 import { fileUnder, openUserHost, parseStack, serveFiles } from '../tcpls-common.js';
 import { untilStopSignal } from '../user-stack.js';
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const base = {
     random: (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
     tls: { certificateChain: cert.chain, privateKey: cert.key },
-    policy: { userTimeout: { minMs: 1000, maxMs: 600_000 }, congestionControllers: allowCc },
+    policy: { ...defaultApplyPolicy, congestionControllers: allowCc },
     trace: tr?.trace,
   };
   const lookup = (p: string) => fileUnder(dir, p);
@@ -84,7 +84,12 @@ export async function run(argv: string[]): Promise<number> {
     });
     await new Promise<void>((ok, ko) => {
       srv.once('error', ko);
-      srv.listen(port, a.values.get('host') ?? stack.local ?? '0.0.0.0', () => ok());
+      srv.listen(port, a.values.get('host') ?? stack.local ?? '0.0.0.0', () => {
+        srv.off('error', ko);
+        // Later errors (e.g. EMFILE on accept) are logged: without a listener they would end the server.
+        srv.on('error', (e) => log(`server error: ${e.message}`));
+        ok();
+      });
     });
     log(`serving ${dir} on ${a.values.get('host') ?? stack.local ?? '0.0.0.0'}:${port} over Linux TCP (--stack kernel: no TCP-options cross-check)`);
     stop = () =>

@@ -1,5 +1,5 @@
 /** Packet builders for the simulator tests: minimal, hand-assembled IPv4/IPv6 packets. */
-import { addressKey } from '../../src/sim/addr.js';
+import { parseIpAddress } from '@tcpls/tcp/wire';
 
 /** RFC 1071 Internet checksum over `buf` with an initial 32-bit partial sum (test-local, independent of src). */
 export function internetChecksum(buf: Uint8Array, initial = 0): number {
@@ -10,12 +10,6 @@ export function internetChecksum(buf: Uint8Array, initial = 0): number {
   return ~sum & 0xffff;
 }
 
-export function parseIpAddress(s: string): Uint8Array {
-  const k = addressKey(s);
-  if (k === null) throw new Error(`bad address ${s}`);
-  if (typeof k === 'number') return new Uint8Array([k >>> 24, (k >>> 16) & 0xff, (k >>> 8) & 0xff, k & 0xff]);
-  return Uint8Array.from(Buffer.from(k, 'hex'));
-}
 
 /** TCP checksum with the pseudo-header (RFC 9293 §3.1, RFC 8200 §8.1), computed with the field as zero. */
 export function tcpChecksum(ip: { src: string; dst: string }, seg: Uint8Array): number {

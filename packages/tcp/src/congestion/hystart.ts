@@ -24,7 +24,7 @@ export const HYSTART_MAX_RTT_THRESH = 16; // ms
 export const HYSTART_MIN_RTT_DIVISOR = 8;
 export const HYSTART_N_RTT_SAMPLE = 8;
 export const HYSTART_CSS_GROWTH_DIVISOR = 4;
-export const HYSTART_CSS_ROUNDS = 4;
+export const HYSTART_CSS_ROUNDS = 5;
 /** L for a sender that does not pace (RFC 9406 section 4.3: paced senders use L = infinity). */
 export const HYSTART_NON_PACED_L = 8;
 

@@ -13,6 +13,10 @@ import {
   buildTcpPacket,
   parseTcpPacket,
   ipVersionOf,
+  DEFAULT_TTL,
+  IPV4_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
+  TCP_HEADER_LENGTH,
   TcpFlag,
   WireError,
   type TcpRepr,
@@ -238,7 +242,7 @@ export class Host {
     this.tcpDefaults = opts.tcp ?? {};
     this.ephemeral = opts.ephemeralPorts ?? [49152, 65535];
     this.verifyChecksums = opts.verifyChecksums ?? true;
-    this.ttl = opts.ttl ?? 64;
+    this.ttl = opts.ttl ?? DEFAULT_TTL;
     this.traceSink = opts.trace;
     this.resetScope = opts.resetScope ?? 'all';
     this.cookies = new SynCookieJar(this.secret);
@@ -258,7 +262,7 @@ export class Host {
 
   /** MSS for a connection over this link (MTU less the IP and TCP headers). */
   mssFor(address: string): number {
-    return this.io.mtu - (ipVersionOf(address) === 4 ? 20 : 40) - 20;
+    return this.io.mtu - (ipVersionOf(address) === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH) - TCP_HEADER_LENGTH;
   }
 
   private configFor(address: string, extra?: Partial<TcpConfig>): Partial<TcpConfig> {
@@ -413,21 +417,19 @@ export class Host {
     if (f & TcpFlag.RST) return; // never answer a RST
     if (this.resetScope === 'bound' && !this.boundPorts.has(tcp.dstPort)) return; // the kernel's business
     // RFC 9293 3.10.7.1: if ACK is on, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    const ackOn = (f & TcpFlag.ACK) !== 0;
     const segLen = tcp.payload.length + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
-    const rst: TcpRepr =
-      f & TcpFlag.ACK
-        ? { srcPort: tcp.dstPort, dstPort: tcp.srcPort, seq: tcp.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: [], payload: new Uint8Array(0) }
-        : {
-            srcPort: tcp.dstPort,
-            dstPort: tcp.srcPort,
-            seq: 0,
-            ack: (tcp.seq + segLen) >>> 0,
-            flags: TcpFlag.RST | TcpFlag.ACK,
-            window: 0,
-            urgent: 0,
-            options: [],
-            payload: new Uint8Array(0),
-          };
+    const rst: TcpRepr = {
+      srcPort: tcp.dstPort,
+      dstPort: tcp.srcPort,
+      seq: ackOn ? tcp.ack : 0,
+      ack: ackOn ? 0 : (tcp.seq + segLen) >>> 0,
+      flags: ackOn ? TcpFlag.RST : TcpFlag.RST | TcpFlag.ACK,
+      window: 0,
+      urgent: 0,
+      options: [],
+      payload: new Uint8Array(0),
+    };
     this.stats.rstSent++;
     this.emit(ip.dst, ip.src, rst, 0);
   }

@@ -1,7 +1,12 @@
 import {
   Cubic,
   HyStartPlusPlus,
+  HYSTART_CSS_GROWTH_DIVISOR,
   HYSTART_CSS_ROUNDS,
+  HYSTART_MAX_RTT_THRESH,
+  HYSTART_MIN_RTT_DIVISOR,
+  HYSTART_MIN_RTT_THRESH,
+  HYSTART_NON_PACED_L,
   HYSTART_N_RTT_SAMPLE,
   hystartRttThresh,
 } from '../../src/congestion/index.js';
@@ -67,6 +72,11 @@ class Sender {
 }
 
 describe('HyStart++ (RFC 9406) rounds', () => {
+  test('HyStart++: the constants are the RFC 9406 section 4.3 values', () => {
+    expect([HYSTART_MIN_RTT_THRESH, HYSTART_MAX_RTT_THRESH, HYSTART_MIN_RTT_DIVISOR]).toEqual([4, 16, 8]);
+    expect([HYSTART_N_RTT_SAMPLE, HYSTART_CSS_GROWTH_DIVISOR, HYSTART_CSS_ROUNDS, HYSTART_NON_PACED_L]).toEqual([8, 4, 5, 8]);
+  });
+
   test('HyStart++: a round ends when an ACK covers windowEnd = SND.NXT at the round start, not after a span of wall-clock time', () => {
     for (const dtMs of [0, 1, 5000]) {
       const s = new Sender(new Cubic({ mss: MSS, cwnd: 10 * MSS }));
@@ -136,10 +146,10 @@ describe('HyStart++ (RFC 9406) slow start and CSS', () => {
     return s;
   }
 
-  test(`HyStart++: the delay test needs N_RTT_SAMPLE = ${HYSTART_N_RTT_SAMPLE} samples in the round`, () => {
+  test('HyStart++: the delay test needs N_RTT_SAMPLE = 8 samples in the round', () => {
     const s = new Sender(new Cubic({ mss: MSS, cwnd: 20 * MSS }));
     s.round(50);
-    for (let i = 0; i < HYSTART_N_RTT_SAMPLE - 1; i++) s.ack(80);
+    for (let i = 0; i < 7; i++) s.ack(80);
     expect(s.state.inCss).toBe(0);
     s.ack(80);
     expect(s.state).toMatchObject({ inCss: 1, cssEntries: 1 });
@@ -188,10 +198,10 @@ describe('HyStart++ (RFC 9406) slow start and CSS', () => {
     expect(c.cc.window - w2).toBe((8 * MSS) / 4);
   });
 
-  test(`HyStart++: CSS ends after CSS_ROUNDS = ${HYSTART_CSS_ROUNDS} rounds and sets ssthresh = cwnd`, () => {
+  test('HyStart++: CSS ends after CSS_ROUNDS = 5 rounds and sets ssthresh = cwnd', () => {
     const s = twoRounds(80); // CSS entered in round 2, whose end is the first CSS round
     expect(s.state).toMatchObject({ inCss: 1, cssRounds: 1, cssEntries: 1 });
-    for (let r = 2; r < HYSTART_CSS_ROUNDS; r++) {
+    for (let r = 2; r < 5; r++) {
       s.round(80);
       expect(s.state).toMatchObject({ inCss: 1, cssRounds: r, hystartExits: 0 });
       expect(s.cc.ssthresh).toBe(Infinity);
@@ -216,7 +226,7 @@ describe('HyStart++ (RFC 9406) slow start and CSS', () => {
     const s = twoRounds(80);
     expect(s.state.inCss).toBe(1);
     // Next round: the baseline is 80 ms; 7 samples at 60 ms are not enough to decide.
-    for (let i = 0; i < HYSTART_N_RTT_SAMPLE - 1; i++) s.ack(60);
+    for (let i = 0; i < 7; i++) s.ack(60);
     expect(s.state.inCss).toBe(1);
     s.ack(60);
     expect(s.state).toMatchObject({ inCss: 0, cssRounds: 0, hystartExits: 0 });
@@ -293,7 +303,7 @@ describe('HyStart++ (RFC 9406) slow start and CSS', () => {
     s.round(80, { appLimited: true });
     expect(s.state).toMatchObject({ inCss: 1, cssRounds: 2 });
     const w = s.cc.window;
-    for (let r = 3; r <= HYSTART_CSS_ROUNDS; r++) {
+    for (let r = 3; r <= 5; r++) {
       // A little new data, far below cwnd (not cwnd-limited), so the next round has ACKs.
       s.sndNxt = (s.sndNxt + 3 * MSS) >>> 0;
       s.round(80, { appLimited: true });
