@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp } from '@tcpls/link';
 import { describeIf, hasCommand, netnsUnavailableReason, uniqueTag } from '../support/env';
+import { USER_STACK_EPHEMERAL } from '../../packages/cli/src/user-stack';
 // @ts-ignore -- a plain .mjs helper shared with the child scripts (no type declarations)
 import { pattern, patternSha256 } from './fixtures/data.mjs';
 
 const repo = join(__dirname, '..', '..');
 const fixtures = join(__dirname, 'fixtures');
-const USER_EPHEMERAL_MIN = 61000; // USER_STACK_EPHEMERAL in packages/cli/src/user-stack.ts
 
 function reason(): string | null {
   const r = netnsUnavailableReason();
@@ -169,7 +169,7 @@ describeIf(reason(), 'TLS 1.3 over our userspace TCP in a namespace lab', () => 
     // It really ran on our stack: our address, a port from our stack's range, our TCP's counters.
     const [addr, port] = String(secure.local).split(':');
     expect(addr).toBe(clientAddr);
-    expect(Number(port)).toBeGreaterThanOrEqual(USER_EPHEMERAL_MIN);
+    expect(Number(port)).toBeGreaterThanOrEqual(USER_STACK_EPHEMERAL[0]);
     expect((done.tcp as { bytesSent: number }).bytesSent).toBeGreaterThan(REQUEST);
     expect((done.tcp as { bytesReceived: number }).bytesReceived).toBeGreaterThan(REPLY);
     // What the server received is what we sent; what we received is what it sent.

@@ -1,7 +1,7 @@
 import type { SackBlock, TcpOption, TcpRepr } from '../wire/types.js';
 import { TcpFlag } from '../wire/types.js';
 import { tcpFlagsToString } from '../wire/describe.js';
-import type { CongestionControlName, CongestionController } from '../congestion/types.js';
+import type { AckSequenceInfo, CongestionControlName, CongestionController } from '../congestion/types.js';
 import { createCongestionController } from '../congestion/index.js';
 import { RecvRing, SendRing } from './buffers.js';
 import { buildSynOptions, summarizeSynOptions, windowScaleFor } from './options.js';
@@ -125,6 +125,8 @@ export class TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   private readonly cfg: TcpConfig;
+  /** Reused for every ACK: the sequence numbers HyStart++ delimits its rounds with (RFC 9406 4.2). */
+  private readonly seqInfo: AckSequenceInfo = { sndUna: 0, sndNxt: 0 };
   private readonly traceSink: TraceSink | undefined;
   private readonly tsOffset: number;
   private readonly passive: boolean;
@@ -1175,12 +1177,12 @@ export class TcpConnection {
             this.rtxHeadNow = true;
           }
         }
-        if (this.recovery.kind === 'rto') this.cc.onAck(acked, rtt, now, flightBefore);
+        if (this.recovery.kind === 'rto') this.cc.onAck(acked, rtt, now, flightBefore, this.ackSeqInfo());
         if (this.traceSink) this.trace('partial-ack', { acked });
       }
     } else {
       this.dupAcks = 0;
-      if (!handshake) this.cc.onAck(dataAcked, rtt, now, flightBefore);
+      if (!handshake) this.cc.onAck(dataAcked, rtt, now, flightBefore, this.ackSeqInfo());
     }
     // RFC 6298 5.2 / 5.3.
     const outstanding = seqSub(this.sndNxt, this.sndUna);
@@ -2071,6 +2073,12 @@ export class TcpConnection {
       userTimeout: this.userTimeoutMs,
       peerUserTimeoutSeconds: this.peerUtoSeconds,
     };
+  }
+
+  private ackSeqInfo(): AckSequenceInfo {
+    this.seqInfo.sndUna = this.sndUna;
+    this.seqInfo.sndNxt = this.sndNxt;
+    return this.seqInfo;
   }
 
   stats(): TcpStats {

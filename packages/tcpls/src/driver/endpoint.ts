@@ -513,6 +513,9 @@ export class TcplsEndpoint {
     if (!this.transportEnded && !(this.tlsClosed && this.shutdownDone)) return;
     this.closedSignalled = true;
     this.mode = 'closed';
+    // A delayed-ACK timer armed by the last pump has nothing left to do.
+    this.armed?.handle.cancel();
+    this.armed = null;
     this.handlers.onClosed?.(error ?? this.error);
   }
 
