@@ -46,3 +46,28 @@ describe('tcpls: missing or unknown (sub)commands are one-line usage errors', ()
     }
   });
 });
+
+describe('tcpls get -o FILE: nothing half-written', () => {
+  const { mkdtempSync, existsSync, writeFileSync, readFileSync, rmSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+
+  test('a download that fails (connection refused) creates no file and leaves an existing one untouched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcpls-get-'));
+    try {
+      const fresh = join(dir, 'fresh.bin');
+      const r1 = await runCli(['get', 'tcpls://127.0.0.1:1/x', '-o', fresh, '--insecure', '--timeout', '5']);
+      expect(r1.code).toBe(1);
+      expect(r1.err).toMatch(/cannot connect/);
+      expect(existsSync(fresh)).toBe(false);
+      expect(existsSync(`${fresh}.part`)).toBe(false);
+      const old = join(dir, 'old.bin');
+      writeFileSync(old, 'previous contents');
+      const r2 = await runCli(['get', 'tcpls://127.0.0.1:1/x', '-o', old, '--insecure', '--timeout', '5']);
+      expect(r2.code).toBe(1);
+      expect(readFileSync(old, 'utf8')).toBe('previous contents');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * plain TLS 1.3 server (openssl s_server -www, `tcpls tls serve --www`) it falls back to
  * `GET /path HTTP/1.0` over TLS and says so.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import * as net from 'node:net';
 import { type CertificateVerifier, chainVerifier, nodeCrypto, pemCertificates, systemTrustAnchors } from '@tcpls/tls';
 import { type TcplsEndpoint, connectOverHost, endpointOverSocket, fileTrace } from '@tcpls/tcpls';
@@ -74,15 +74,33 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   // Where the bytes go.
+  // -o FILE: the bytes go to FILE.part, opened at the first byte and renamed to FILE once the
+  // download is complete, so a failed download neither leaves a truncated FILE nor clobbers one.
   const outFile = a.values.get('output');
-  const fd = outFile ? openSync(outFile, 'w') : null;
+  const partFile = outFile ? `${outFile}.part` : null;
+  let fd: number | null = null;
+  const discardOutput = (): void => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
+    if (partFile && existsSync(partFile)) unlinkSync(partFile);
+  };
+  const finishOutput = (): void => {
+    if (!outFile || !partFile) return;
+    if (fd === null) fd = openSync(partFile, 'w');
+    closeSync(fd);
+    fd = null;
+    renameSync(partFile, outFile);
+  };
   const hasher = new OrderedHasher();
   const toStdout = !outFile && !json;
   const stdoutInOrder = new InOrder((p) => process.stdout.write(p));
   const sink = {
     write(off: number, d: Uint8Array) {
       hasher.add(off, d);
-      if (fd !== null) writeSync(fd, d, 0, d.length, off);
+      if (partFile !== null) {
+        if (fd === null) fd = openSync(partFile, 'w');
+        writeSync(fd, d, 0, d.length, off);
+      }
       else if (toStdout) stdoutInOrder.add(off, d);
     },
   };
@@ -126,7 +144,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       process.stderr.write(`tcpls get: cannot connect to ${url.host}:${url.port}: ${(e as Error).message}\n`);
       sock.destroy();
-      if (fd !== null) closeSync(fd);
+      discardOutput();
       return 1;
     }
     ep = endpointOverSocket(sock, base);
@@ -160,7 +178,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`tcpls get: ${(e as Error).message}\n`);
     ep.close();
     await cleanup();
-    if (fd !== null) closeSync(fd);
+    discardOutput();
     await tr?.close();
     return 1;
   } finally {
@@ -168,7 +186,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   bar.done();
-  if (fd !== null) closeSync(fd);
+  finishOutput();
   const st = ep.stats();
   const report = {
     url: a.positionals[0],

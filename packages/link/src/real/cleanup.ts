@@ -66,8 +66,3 @@ export function registerCleanup(step: Step): () => void {
     wrapped();
   };
 }
-
-/** Number of pending clean-up steps (for tests and diagnostics). */
-export function pendingCleanups(): number {
-  return steps.size;
-}

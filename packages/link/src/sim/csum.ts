@@ -11,7 +11,7 @@ function fold(x: number): number {
 }
 
 /** Adjusts the checksum stored at `csumOff` for a 16-bit word changing from `oldWord` to `newWord`. */
-export function adjustChecksum16(p: Uint8Array, csumOff: number, oldWord: number, newWord: number): void {
+function adjustChecksum16(p: Uint8Array, csumOff: number, oldWord: number, newWord: number): void {
   const hc = (p[csumOff] << 8) | p[csumOff + 1];
   const sum = fold((~hc & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff));
   const out = ~sum & 0xffff;
