@@ -32,6 +32,24 @@ describe('Host on the simulator', () => {
     expect(r.client.conn.negotiated().mss).toBe(1500 - 40 - 20);
   });
 
+  test('IPv6 addresses in any valid spelling: a host given "FD00:0::2" and a client dialling "FD00:0:0::2" still find each other', () => {
+    const p = makePair({ ipv6: true, link: { delay: 2 }, hostB: { addresses: ['FD00:0::2'] } });
+    expect(p.b.addresses).toEqual(['fd00::2']);
+    let accepted: HostConnection | null = null;
+    p.b.listen(80, { address: 'fd00:0:0:0::2' }, (s) => {
+      accepted = s;
+    });
+    const c = p.a.connect({ remote: { address: 'FD00:0:0::2', port: 80 } });
+    let connected = false;
+    c.onEvent = (ev) => {
+      if (ev.type === 'connected') connected = true;
+    };
+    p.net.run(1000);
+    expect(connected).toBe(true);
+    expect(accepted).not.toBeNull();
+    expect(c.remote.address).toBe('fd00::2');
+  });
+
   test('data both ways and half-close: the server answers after the client FIN, the client still reads it', () => {
     const p = makePair({ link: { delay: 3 } });
     const request = pseudoRandomBytes(30_000, 1);

@@ -361,7 +361,7 @@ export class TcpConnection {
     const c = new TcpConnection(o, true);
     c.irs = o.irs >>> 0;
     c.rcvNxt = seqAdd(c.irs, 1);
-    // Our (stateless) SYN-ACK advertised an unscaled window; assume the usual min(buffer, 65535).
+    // Our (stateless) SYN-ACK advertised the unscaled window min(buffer, 65535) (SynCookieJar.synAck).
     c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(0xffff, c.cfg.recvBufferBytes));
     c.lastAckSent = c.rcvNxt;
     c.sndUna = seqAdd(c.iss, 1);

@@ -12,6 +12,8 @@ import type { Clock, PacketIo, TimerHandle } from '../io.js';
 import {
   buildTcpPacket,
   parseTcpPacket,
+  formatIpAddress,
+  parseIpAddress,
   ipVersionOf,
   DEFAULT_TTL,
   IPV4_HEADER_LENGTH,
@@ -24,7 +26,7 @@ import {
 } from '../wire/index.js';
 import { TcpConnection } from '../connection/connection.js';
 import { isnRfc6528 } from '../connection/isn.js';
-import type { Endpoint, TcpConfig, TcpEvent, TraceRecord } from '../connection/types.js';
+import { DEFAULT_TCP_CONFIG, type Endpoint, type TcpConfig, type TcpEvent, type TraceRecord } from '../connection/types.js';
 import { SynCookieJar } from './syn-cookies.js';
 
 export interface HostOptions {
@@ -180,6 +182,15 @@ function tupleKey(localAddr: string, localPort: number, remoteAddr: string, remo
   return `${localAddr}|${localPort}|${remoteAddr}|${remotePort}`;
 }
 
+/**
+ * The text the codecs give a packet's addresses (RFC 5952 for IPv6): tuple keys and the address
+ * list are compared with what parseTcpPacket returns, so "FD00:0::1" must become "fd00::1".
+ * Throws WireError('bad-address') on anything that is not an address.
+ */
+function canonicalAddress(a: string): string {
+  return formatIpAddress(parseIpAddress(a));
+}
+
 function defaultRandom(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
@@ -236,7 +247,7 @@ export class Host {
     if (opts.addresses.length === 0) throw new Error('Host needs at least one local address');
     this.io = opts.io;
     this.clock = opts.clock;
-    this.addresses = [...opts.addresses];
+    this.addresses = opts.addresses.map(canonicalAddress);
     this.random = opts.random ?? defaultRandom;
     this.secret = opts.secret ?? this.random(32);
     this.tcpDefaults = opts.tcp ?? {};
@@ -283,9 +294,10 @@ export class Host {
   /** Active open. The connection's 'connected' or 'closed' event tells how it went. */
   connect(opts: ConnectOptions): HostConnection {
     this.assertOpen();
-    const remote = opts.remote;
+    const remote = { address: canonicalAddress(opts.remote.address), port: opts.remote.port };
     const family = ipVersionOf(remote.address);
-    const localAddress = opts.local?.address ?? this.addresses.find((a) => ipVersionOf(a) === family);
+    const wantedLocal = opts.local?.address;
+    const localAddress = wantedLocal !== undefined ? canonicalAddress(wantedLocal) : this.addresses.find((a) => ipVersionOf(a) === family);
     if (!localAddress) throw new Error(`no local IPv${family} address to reach ${remote.address}`);
     if (!this.addresses.includes(localAddress)) throw new Error(`${localAddress} is not an address of this host`);
     const localPort = opts.local?.port ?? this.allocatePort(localAddress, remote);
@@ -315,9 +327,10 @@ export class Host {
   listen(port: number, opts: ListenOptions, onConnection: (c: HostConnection) => void): Listener {
     this.assertOpen();
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
-    const lkey = `${opts.address ?? '*'}|${port}`;
+    const address = opts.address === undefined ? null : canonicalAddress(opts.address);
+    const lkey = `${address ?? '*'}|${port}`;
     if (this.listeners.has(lkey)) throw new Error(`already listening on ${lkey}`);
-    const l = new Listener(port, opts.address ?? null, opts.backlog ?? 128, opts.tcp, onConnection);
+    const l = new Listener(port, address, opts.backlog ?? 128, opts.tcp, onConnection);
     this.listeners.set(lkey, l);
     this.boundPorts.add(port);
     return l;
@@ -441,7 +454,8 @@ export class Host {
     if (l.synReceived >= l.backlog) {
       // SYN queue full: answer statelessly with a SYN cookie (RFC 4987 3.6).
       this.stats.synQueueFull++;
-      const synAck = this.cookies.synAck(local, remote, tcp, now, this.mssFor(ip.dst));
+      const rcvBuf = this.configFor(ip.dst, l.tcp).recvBufferBytes ?? DEFAULT_TCP_CONFIG.recvBufferBytes;
+      const synAck = this.cookies.synAck(local, remote, tcp, now, this.mssFor(ip.dst), rcvBuf);
       this.stats.synCookiesSent++;
       this.emit(ip.dst, ip.src, synAck, 0);
       return;

@@ -56,8 +56,11 @@ export class SynCookieJar {
     return ((h[0] << 12) | (h[1] << 4) | (h[2] >>> 4)) & 0xfffff;
   }
 
-  /** The stateless SYN-ACK answering `syn`. */
-  synAck(local: Endpoint, remote: Endpoint, syn: TcpRepr, now: number, ourMss: number): TcpRepr {
+  /**
+   * The stateless SYN-ACK answering `syn`. `window` is the unscaled window it advertises (RFC 7323
+   * 2.2): min(receive buffer, 65535), which is what TcpConnection.acceptEstablished assumes.
+   */
+  synAck(local: Endpoint, remote: Endpoint, syn: TcpRepr, now: number, ourMss: number, window = 0xffff): TcpRepr {
     // The same reading of the SYN's options as a connection's (the first of each kind counts).
     const s = summarizeSynOptions(syn.options);
     const peerMss = s.mss ?? 536;
@@ -80,7 +83,7 @@ export class SynCookieJar {
       seq: cookie,
       ack: (syn.seq + 1) >>> 0,
       flags: TcpFlag.SYN | TcpFlag.ACK,
-      window: 65535,
+      window: Math.min(0xffff, window),
       urgent: 0,
       options,
       payload: new Uint8Array(0),

@@ -43,6 +43,19 @@ describe('SYN cookies (RFC 4987 3.6)', () => {
     expect(jar.check(local, remote, ackFor(sa, s), 0)!.mss).toBe(1220);
   });
 
+  test('the cookie SYN-ACK advertises min(receive buffer, 65535), unscaled (RFC 7323 2.2)', () => {
+    const s = syn([{ kind: 'mss', mss: 1460 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }]);
+    expect(jar.synAck(local, remote, s, 0, 1460).window).toBe(65535);
+    expect(jar.synAck(local, remote, s, 0, 1460, 4096).window).toBe(4096);
+    expect(jar.synAck(local, remote, s, 0, 1460, 1 << 20).window).toBe(65535);
+  });
+
+  test('the first of each SYN option counts, as for a connection (a second MSS is ignored)', () => {
+    const s = syn([{ kind: 'mss', mss: 536 }, { kind: 'mss', mss: 1460 }]);
+    const sa = jar.synAck(local, remote, s, 0, 1460);
+    expect(jar.check(local, remote, ackFor(sa, s), 0)!.mss).toBe(536);
+  });
+
   test('a cookie is rejected for another 4-tuple, a changed bit, another secret, or after two periods', () => {
     const s = syn([{ kind: 'mss', mss: 1460 }]);
     const sa = jar.synAck(local, remote, s, 0, 1460);
