@@ -76,6 +76,8 @@ const MAX_WSCALE = 14;
 const MIN_SND_MSS = 64;
 /** Past this many live transmission-log entries, small contiguous sends are coalesced. */
 const TX_LOG_COALESCE_FROM = 256;
+/** Control segments (ACK, RST, challenge ACK) queued for pollTransmit before new ones are dropped. */
+const CTL_QUEUE_MAX = 16;
 /**
  * Option lists of emitted segments are frozen and may be shared between segments (the same
  * timestamps in one millisecond, or no options at all): consumers treat them as read-only.
@@ -97,6 +99,14 @@ interface TxRec {
   retrans: boolean;
   sacked: boolean;
   lost: boolean;
+  /**
+   * Links of the "pending" list: the live entries neither SACKed nor marked lost, ordered by
+   * xmitTs. RACK (RFC 8985 6.2 step 5) only examines these, oldest first, so it can stop at the
+   * first one sent after the reference segment instead of scanning the whole log.
+   */
+  pending: boolean;
+  tsPrev: TxRec | null;
+  tsNext: TxRec | null;
 }
 
 interface Recovery {
@@ -197,6 +207,9 @@ export class TcpConnection {
   private logSackedBytes = 0;
   private logLostBytes = 0;
   private logRetransCount = 0;
+  /** Ends of the pending list (see TxRec.pending): oldest and newest transmission time. */
+  private pendHead: TxRec | null = null;
+  private pendTail: TxRec | null = null;
   // RACK (RFC 8985 6.1): the most recently sent segment known delivered.
   private rackXmitTs = -Infinity;
   private rackEndSeq = 0;
@@ -275,6 +288,7 @@ export class TcpConnection {
     tlpProbes: 0,
     rackLosses: 0,
     clampedSynOptions: 0,
+    controlSegmentsDropped: 0,
   };
   private readonly unknownOptions: Record<number, number> = {};
 
@@ -1261,12 +1275,52 @@ export class TcpConnection {
     if (r.sacked === v) return;
     r.sacked = v;
     this.logSackedBytes += v ? this.recLen(r) : -this.recLen(r);
+    if (v) this.pendUnlink(r);
     if (v && r.lost) this.setLost(r, false);
   }
+  /**
+   * An entry only becomes pending again through a (re)transmission (logSend), which re-links it;
+   * clearing `sacked` / `lost` elsewhere happens only to entries that leave the log (ackLog) or
+   * that are marked lost at once (RTO).
+   */
   private setLost(r: TxRec, v: boolean): void {
     if (r.lost === v) return;
     r.lost = v;
     this.logLostBytes += v ? this.recLen(r) : -this.recLen(r);
+    if (v) this.pendUnlink(r);
+  }
+
+  private pendUnlink(r: TxRec): void {
+    if (!r.pending) return;
+    if (r.tsPrev !== null) r.tsPrev.tsNext = r.tsNext;
+    else this.pendHead = r.tsNext;
+    if (r.tsNext !== null) r.tsNext.tsPrev = r.tsPrev;
+    else this.pendTail = r.tsPrev;
+    r.tsPrev = null;
+    r.tsNext = null;
+    r.pending = false;
+  }
+
+  /** Links r into the pending list after `after` (null: at the head). */
+  private pendLinkAfter(r: TxRec, after: TxRec | null): void {
+    r.tsPrev = after;
+    r.tsNext = after === null ? this.pendHead : after.tsNext;
+    if (r.tsNext !== null) r.tsNext.tsPrev = r;
+    else this.pendTail = r;
+    if (after !== null) after.tsNext = r;
+    else this.pendHead = r;
+    r.pending = true;
+  }
+
+  /**
+   * Links a just (re)transmitted entry at its place by xmitTs: the tail, unless the driver's clock
+   * went backwards (then the walk keeps the list ordered, at a cost only in that case).
+   */
+  private pendInsert(r: TxRec): void {
+    if (r.pending || r.sacked || r.lost) return;
+    let after = this.pendTail;
+    while (after !== null && after.xmitTs > r.xmitTs) after = after.tsPrev;
+    this.pendLinkAfter(r, after);
   }
 
   /** Logs a transmission of [seq, end): a new segment, or a retransmission of logged ones. */
@@ -1287,23 +1341,30 @@ export class TcpConnection {
           (live >= this.txLogHardCap || seqSub(end, last.start) <= this.maxPayload())
         ) {
           last.end = end;
+          // Younger now: move it to its new place in the pending list.
+          this.pendUnlink(last);
           last.xmitTs = now;
+          this.pendInsert(last);
           return;
         }
       }
-      this.txLog.push({ start: seq, end, xmitTs: now, retrans: false, sacked: false, lost: false });
+      const rec: TxRec = { start: seq, end, xmitTs: now, retrans: false, sacked: false, lost: false, pending: false, tsPrev: null, tsNext: null };
+      this.txLog.push(rec);
+      this.pendInsert(rec);
       return;
     }
     for (let i = this.txHead; i < this.txLog.length; i++) {
       const r = this.txLog[i];
       if (!seqLt(r.start, end)) break;
       if (!seqGt(r.end, seq)) continue;
+      this.pendUnlink(r);
       r.xmitTs = now;
       if (!r.retrans) {
         r.retrans = true;
         this.logRetransCount++;
       }
       this.setLost(r, false);
+      this.pendInsert(r);
     }
   }
 
@@ -1311,11 +1372,13 @@ export class TcpConnection {
   private splitRec(i: number, len: number): void {
     const r = this.txLog[i];
     if (this.recLen(r) <= len) return;
-    const tail: TxRec = { ...r, start: seqAdd(r.start, len) };
+    const tail: TxRec = { ...r, start: seqAdd(r.start, len), pending: false, tsPrev: null, tsNext: null };
     // Counters are per byte, so they stay right when a record is cut in two.
     r.end = tail.start;
     if (tail.retrans) this.logRetransCount++;
     this.txLog.splice(i + 1, 0, tail);
+    // Same xmitTs: the tail goes right after r in the pending list.
+    if (r.pending) this.pendLinkAfter(tail, r);
   }
 
   /** RFC 8985 6.2 step 2: remember the most recently sent segment that was delivered. */
@@ -1342,6 +1405,7 @@ export class TcpConnection {
       const r = log[this.txHead];
       if (seqLe(r.end, ack)) {
         if (!r.sacked) this.rackUpdate(r, tsEcr, now);
+        this.pendUnlink(r);
         this.setSacked(r, false);
         this.setLost(r, false);
         if (r.retrans) this.logRetransCount--;
@@ -1406,17 +1470,21 @@ export class TcpConnection {
     const minRtt = this.minRtt ?? 0;
     const reoWnd = this.reorderingSeen ? Math.min(minRtt / 4, this.srtt ?? Infinity) : this.recovery !== null ? 0 : minRtt / 4;
     let earliest = Infinity;
-    for (let i = this.txHead; i < this.txLog.length; i++) {
-      const r = this.txLog[i];
-      if (r.xmitTs > this.rackXmitTs && this.logRetransCount === 0) break; // later ones are newer still
-      if (r.sacked || r.lost) continue;
-      if (r.xmitTs < this.rackXmitTs || (r.xmitTs === this.rackXmitTs && seqLt(r.end, this.rackEndSeq))) {
+    // Only entries neither SACKed nor lost can be newly lost: walk the pending list (oldest
+    // transmission first) and stop at the first one sent after the reference segment, since all
+    // later ones were sent later still. The cost is the number of entries that are still waiting
+    // for their RACK deadline or are marked lost now, not the size of the log.
+    for (let r = this.pendHead; r !== null; ) {
+      const next = r.tsNext;
+      if (r.xmitTs > this.rackXmitTs) break;
+      if (r.xmitTs < this.rackXmitTs || seqLt(r.end, this.rackEndSeq)) {
         const remaining = r.xmitTs + this.rackRtt + reoWnd - now;
         if (remaining <= 0) {
-          this.setLost(r, true);
+          this.setLost(r, true); // unlinks r
           this.counters.rackLosses++;
         } else if (remaining < earliest) earliest = remaining;
       }
+      r = next;
     }
     this.timers.reorder = Number.isFinite(earliest) ? now + earliest : null;
   }
@@ -1895,7 +1963,12 @@ export class TcpConnection {
   }
 
   private queueCtl(seq: number, ack: number, flags: number, withOptions = false): void {
-    if (this.ctlQueue.length >= 16) return; // bounded
+    // Bounded: a peer that makes us answer faster than the driver polls (challenge ACKs, RSTs,
+    // window updates) must not grow this queue; the excess is dropped and counted.
+    if (this.ctlQueue.length >= CTL_QUEUE_MAX) {
+      this.counters.controlSegmentsDropped++;
+      return;
+    }
     const options = withOptions ? this.segmentOptions(this.now, false) : NO_OPTIONS;
     if (flags & TcpFlag.ACK && withOptions) {
       this.lastAckSent = this.rcvNxt;

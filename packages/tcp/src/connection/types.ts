@@ -219,6 +219,11 @@ export interface TcpStats {
    * scale shift above 14 (RFC 7323 2.3) or an MSS below the floor of 64 bytes (0 included).
    */
   clampedSynOptions: number;
+  /**
+   * Control segments (ACK, RST, challenge ACK) not queued because 16 were already waiting for
+   * pollTransmit: the queue is bounded so a peer cannot grow it between two polls.
+   */
+  controlSegmentsDropped: number;
   /** Entries in the transmission log now (bounded: tiny segments are coalesced past a limit). */
   txLogEntries: number;
   /** Counts by option kind of unknown / experimental options seen on any segment. */

@@ -235,6 +235,12 @@ export class Host {
   private readonly cookies: SynCookieJar;
   // One clock timer for the earliest deadline; a lazy min-heap of (deadline, connection).
   private heap: TimerEntry[] = [];
+  /**
+   * Per connection, the deadline of its newest entry in the heap (absent: none there). service()
+   * pushes an entry only when the engine's deadline differs from it, so the calls that leave the
+   * deadline unchanged (most reads and writes) add no stale entries.
+   */
+  private readonly heapAt = new Map<HostConnection, number>();
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private closed = false;
@@ -548,13 +554,16 @@ export class Host {
           this.stats.connectionsClosed++;
         }
         hc.released = true;
+        this.heapAt.delete(hc);
       }
       hc.queued.push(ev);
     }
     if (any) this.dirty.add(hc);
     if (!hc.released) {
       const at = conn.pollTimeout();
-      if (at !== null) this.schedule(at, hc);
+      // Most calls leave the deadline as it was (a read, a write that only queues): an entry for
+      // it is still in the heap, so pushing another would only add a stale one.
+      if (at !== null && at !== this.heapAt.get(hc)) this.schedule(at, hc);
     }
     if (this.dirty.size === 0 || this.dispatching) return;
     if (fromApi) {
@@ -592,6 +601,7 @@ export class Host {
   private schedule(at: number, c: HostConnection): void {
     const h = this.heap;
     h.push({ at, c });
+    this.heapAt.set(c, at);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -606,9 +616,12 @@ export class Host {
 
   private compactHeap(): void {
     const fresh: TimerEntry[] = [];
+    this.heapAt.clear();
     for (const c of this.connections.values()) {
       const at = c.conn.pollTimeout();
-      if (at !== null) fresh.push({ at, c });
+      if (at === null) continue;
+      fresh.push({ at, c });
+      this.heapAt.set(c, at);
     }
     fresh.sort((a, b) => a.at - b.at);
     this.heap = fresh;
@@ -651,6 +664,8 @@ export class Host {
     const due = new Set<HostConnection>();
     while (this.heap.length > 0 && this.heap[0].at <= now) {
       const e = this.popHeap()!;
+      // Its entry has left the heap: the next service() must push one again, even if equal.
+      if (this.heapAt.get(e.c) === e.at) this.heapAt.delete(e.c);
       if (!e.c.released) due.add(e.c);
     }
     for (const c of due) {
@@ -675,6 +690,7 @@ export class Host {
     this.deferred?.cancel();
     this.deferred = null;
     this.heap = [];
+    this.heapAt.clear();
     this.burst.clear();
     this.lastHit = null;
     this.io.onPacket(() => {});
