@@ -11,11 +11,11 @@ import { Duplex } from 'node:stream';
 import type { CryptoProvider, PrivateKey } from '../crypto/provider.js';
 import { nodeCrypto } from '../crypto/node.js';
 import { TlsError, alertName } from '../errors.js';
-import { TlsClient } from '../engine/client.js';
-import type { CertificateVerifier, ClientConfig, CustomExtension, ServerConfig, SessionTicket } from '../engine/config.js';
-import type { HandshakeInfo, TlsConnection } from '../engine/connection.js';
-import { TlsServer } from '../engine/server.js';
-import { chainVerifier, loadKeyPem, pemCertificates, permissiveVerifier, systemTrustAnchors } from '../engine/certs.js';
+import { TlsClient } from '../handshake/client.js';
+import type { CertificateVerifier, ClientConfig, CustomExtension, ServerConfig, SessionTicket } from '../handshake/config.js';
+import type { HandshakeInfo, TlsConnection } from '../handshake/connection.js';
+import { TlsServer } from '../handshake/server.js';
+import { chainVerifier, loadKeyPem, pemCertificates, permissiveVerifier, systemTrustAnchors } from '../handshake/certs.js';
 import type { CipherSuiteName } from '../wire/constants.js';
 import type { NamedGroup } from '../crypto/provider.js';
 

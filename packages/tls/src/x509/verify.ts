@@ -18,7 +18,7 @@
  * - A self-signed leaf is accepted only if it is itself one of the trust anchors (same DER).
  * - Hostnames are matched against subjectAltName only: dNSName with a wildcard allowed only as the
  *   whole left-most label; IP literals against iPAddress. The subject CN is never used here (the
- *   TLS engine's chainVerifier, engine/certs.ts, deliberately falls back to it for SAN-less leaves).
+ *   TLS engine's chainVerifier, handshake/certs.ts, deliberately falls back to it for SAN-less leaves).
  */
 import { parseSpki, Oid } from '../crypto/keys.js';
 import type { CertSignatureAlgorithm, CryptoProvider, SignatureScheme } from '../crypto/provider.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nodeTls from 'node:tls';
-import type { SessionTicket } from '../../src/engine/config.js';
+import type { SessionTicket } from '../../src/handshake/config.js';
 import { connect, createServer, type TLSSocket } from '../../src/node/socket.js';
 import { hasCommand } from '../../../../test/support/env.js';
 import { identity } from '../support/pki.js';

@@ -6,7 +6,7 @@
  */
 import * as nodeTls from 'node:tls';
 import { connect, createServer, type TLSSocket } from '../../src/node/socket.js';
-import type { SessionTicket } from '../../src/engine/config.js';
+import type { SessionTicket } from '../../src/handshake/config.js';
 import type { NamedGroup } from '../../src/crypto/provider.js';
 import type { CipherSuiteName } from '../../src/wire/constants.js';
 import { hasCommand } from '../../../../test/support/env.js';

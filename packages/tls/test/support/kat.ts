@@ -2,7 +2,7 @@
 import { nodeCrypto } from '../../src/crypto/node.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import type { ClientConfig } from '../../src/engine/config.js';
+import type { ClientConfig } from '../../src/handshake/config.js';
 import { fixedRandom } from '../crypto/helpers.js';
 
 /** [name, provider] rows for describe.each: every KAT runs against both providers. */

@@ -1,6 +1,6 @@
 /** Drives an in-memory client/server pair until idle, with a step bound that reports livelock. */
 import { randomBytes } from 'node:crypto';
-import type { TlsConnection, TlsEvent } from '../../src/engine/connection.js';
+import type { TlsConnection, TlsEvent } from '../../src/handshake/connection.js';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 

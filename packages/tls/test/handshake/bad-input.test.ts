@@ -4,10 +4,10 @@
  */
 import fc from 'fast-check';
 import { nodeCrypto } from '../../src/crypto/node.js';
-import { TlsClient } from '../../src/engine/client.js';
-import type { TlsEvent } from '../../src/engine/connection.js';
-import { KeySchedule } from '../../src/engine/keyschedule.js';
-import { TlsServer } from '../../src/engine/server.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import type { TlsEvent } from '../../src/handshake/connection.js';
+import { KeySchedule } from '../../src/handshake/keyschedule.js';
+import { TlsServer } from '../../src/handshake/server.js';
 import { AlertDescription as A } from '../../src/errors.js';
 import { identity } from '../support/pki.js';
 import { drain, pump, rnd } from '../support/pair.js';

@@ -3,9 +3,9 @@
  * (RecordProtection.connectionId) surviving key changes (KeyUpdate, RFC 8446 4.6.3).
  */
 import { nodeCrypto } from '../../src/crypto/node.js';
-import { TlsClient } from '../../src/engine/client.js';
-import type { TlsEvent } from '../../src/engine/connection.js';
-import { TlsServer } from '../../src/engine/server.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import type { TlsEvent } from '../../src/handshake/connection.js';
+import { TlsServer } from '../../src/handshake/server.js';
 import { AlertDescription as A, TlsError, alertFromName } from '../../src/errors.js';
 import { identity } from '../support/pki.js';
 import { drain, pump, rnd } from '../support/pair.js';

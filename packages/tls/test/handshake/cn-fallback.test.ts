@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeCrypto } from '../../src/crypto/node.js';
-import { chainVerifier } from '../../src/engine/certs.js';
+import { chainVerifier } from '../../src/handshake/certs.js';
 import { MemoryAntiReplay } from '../../src/node/socket.js';
 import { pemBlocks } from '../support/pki.js';
 

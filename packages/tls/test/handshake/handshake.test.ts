@@ -1,7 +1,7 @@
 import { nodeCrypto } from '../../src/crypto/node.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
-import { TlsClient } from '../../src/engine/client.js';
-import { TlsServer } from '../../src/engine/server.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import { TlsServer } from '../../src/handshake/server.js';
 import { identity } from '../support/pki.js';
 import { pump, rnd } from '../support/pair.js';
 

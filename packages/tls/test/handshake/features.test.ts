@@ -1,11 +1,11 @@
 import { nodeCrypto } from '../../src/crypto/node.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
 import type { CryptoProvider, NamedGroup } from '../../src/crypto/provider.js';
-import { TlsClient } from '../../src/engine/client.js';
-import type { ClientConfig, ServerConfig, SessionTicket } from '../../src/engine/config.js';
-import type { TlsEvent } from '../../src/engine/connection.js';
-import { TlsServer } from '../../src/engine/server.js';
-import { chainVerifier } from '../../src/engine/certs.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import type { ClientConfig, ServerConfig, SessionTicket } from '../../src/handshake/config.js';
+import type { TlsEvent } from '../../src/handshake/connection.js';
+import { TlsServer } from '../../src/handshake/server.js';
+import { chainVerifier } from '../../src/handshake/certs.js';
 import type { CipherSuiteName } from '../../src/wire/constants.js';
 import { identity, type KeyKind } from '../support/pki.js';
 import { pump, rnd } from '../support/pair.js';

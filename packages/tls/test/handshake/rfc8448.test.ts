@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeySchedule, Transcript } from '../../src/engine/keyschedule.js';
-import { TlsServer } from '../../src/engine/server.js';
-import { TlsClient } from '../../src/engine/client.js';
-import type { TlsEvent } from '../../src/engine/connection.js';
+import { KeySchedule, Transcript } from '../../src/handshake/keyschedule.js';
+import { TlsServer } from '../../src/handshake/server.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import type { TlsEvent } from '../../src/handshake/connection.js';
 import { decodeHandshakeBody, type ClientHello } from '../../src/wire/handshake.js';
 import { RecordProtection, deriveTrafficKeys } from '../../src/record/protection.js';
 import { fromHex, toHex } from '../../src/wire/codec.js';

@@ -6,11 +6,11 @@
 import { nodeCrypto } from '../../src/crypto/node.js';
 import { nobleCrypto } from '../../src/crypto/noble.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import { TlsClient } from '../../src/engine/client.js';
-import type { ClientConfig, ServerConfig } from '../../src/engine/config.js';
-import { chainVerifier, systemTrustAnchors } from '../../src/engine/certs.js';
-import type { TlsEvent } from '../../src/engine/connection.js';
-import { TlsServer } from '../../src/engine/server.js';
+import { TlsClient } from '../../src/handshake/client.js';
+import type { ClientConfig, ServerConfig } from '../../src/handshake/config.js';
+import { chainVerifier, systemTrustAnchors } from '../../src/handshake/certs.js';
+import type { TlsEvent } from '../../src/handshake/connection.js';
+import { TlsServer } from '../../src/handshake/server.js';
 import { AlertDescription as A } from '../../src/errors.js';
 import { padToMultiple } from '../../src/record/protection.js';
 import { identity } from '../support/pki.js';
