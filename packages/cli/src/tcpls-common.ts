@@ -279,8 +279,26 @@ export interface FetchResult {
 }
 
 /**
+ * Default in-order window of `tcpls get --streams N` (docs/packages/tcpls-cli.md): the bytes it
+ * reads never lie more than this past the first byte still missing, so what an in-order consumer
+ * (stdout, the sha256) has to hold back stays under it.
+ */
+export const IN_ORDER_WINDOW = 8 * 1024 * 1024;
+
+/** Largest range one stream asks for in windowed mode (smaller when window / streams is). */
+const MAX_CHUNK = 1024 * 1024;
+
+/**
  * Fetches `path` over an endpoint that is starting: in TCPLS mode on `streams` parallel streams (the
  * first asks for the size, then the rest is split), in plain TLS mode with HTTP/1.0.
+ *
+ * With `window` (and more than one stream) the file is fetched in chunks of at most
+ * min(window / streams, 1 MiB), each on a fresh stream, at most `streams` at a time, lowest offset
+ * first; a chunk is only asked for when it ends within `window` bytes of the first byte still
+ * missing. Every byte read therefore lies in [missing, missing + window): an in-order consumer holds
+ * back less than `window` bytes, whatever the streams' relative speeds. `blocked` / `waitUnblocked`
+ * add the consumer's backpressure: while blocked no stream is read, so the session's per-stream
+ * credit (draft-04 §4.4 flow control) stops the server.
  */
 export function fetchFile(
   ep: TcplsEndpoint,
@@ -294,9 +312,18 @@ export function fetchFile(
     hostName?: string;
     /** Called synchronously when the fetch ends (the simulator loop polls it; promises settle later). */
     onSettled?: (r: FetchResult | Error) => void;
+    /** In-order window in bytes (see above); without it the ranges are split once, unbounded. */
+    window?: number;
+    /** The consumer cannot take more now (e.g. stdout's buffer is full). */
+    blocked?: () => boolean;
+    /** Called when fetchFile stopped reading because `blocked()`; call `resume` once it is not. */
+    waitUnblocked?: (resume: () => void) => void;
   },
 ): Promise<FetchResult> {
   const want = Math.max(1, opts.streams ?? 1);
+  const windowed = want > 1 && opts.window !== undefined;
+  const window = Math.max(1, Math.floor(opts.window ?? 1));
+  const chunk = Math.max(1, Math.min(MAX_CHUNK, Math.floor(window / want)));
   return new Promise<FetchResult>((resolvePromise, reject) => {
     let bytes = 0;
     let total = opts.size ?? -1;
@@ -308,9 +335,16 @@ export function fetchFile(
       length: number;
       got: number;
       done: boolean;
+      /** The range asked for (null: the whole file). */
+      asked: [number, number] | null;
     }
     const st = new Map<number, St>();
     let settled = false;
+    /** Windowed mode: the next offset no stream was asked for yet. */
+    let nextStart = 0;
+    let parked = false;
+    /** Streams still delivering. */
+    const active = new Set<St>();
     const fail = (e: Error): void => {
       if (settled) return;
       settled = true;
@@ -323,7 +357,9 @@ export function fetchFile(
     };
     const request = (start: number | null, end: number | null): void => {
       const h = ep.openStream();
-      st.set(h.id, { id: h.id, handle: h, header: '', start: start ?? 0, length: -1, got: 0, done: false });
+      const s: St = { id: h.id, handle: h, header: '', start: start ?? 0, length: -1, got: 0, done: false, asked: start !== null && end !== null ? [start, end] : null };
+      st.set(h.id, s);
+      active.add(s);
       h.write(enc(`GET ${path}${start !== null ? ` ${start}-${end}` : ''}\n`));
       h.end();
     };
@@ -337,14 +373,49 @@ export function fetchFile(
         if (b > a) request(a, b);
       }
     };
+    /** Windowed mode: the first byte not received yet (all before it went to the sink). */
+    const missing = (): number => {
+      let m = nextStart;
+      for (const s of active) if (s.start + s.got < m) m = s.start + s.got;
+      return m;
+    };
+    /** Windowed mode: asks for the next chunks while streams are free and they fit in the window. */
+    const fill = (): void => {
+      if (settled || total < 0) return;
+      let busy = active.size;
+      const limit = missing() + window;
+      while (busy < want && nextStart < total) {
+        const end = Math.min(total, nextStart + chunk);
+        if (end > limit) break;
+        request(nextStart, end);
+        nextStart = end;
+        busy++;
+      }
+    };
     const finishIfDone = (): void => {
       if (settled || st.size === 0) return;
+      if (windowed && nextStart < total) return;
       for (const s of st.values()) if (!s.done) return;
       settled = true;
       succeed({ mode: 'tcpls', bytes, total, streams: [...st.values()].map((s) => ({ id: s.id, start: s.start, length: s.length, bytes: s.got })) });
     };
+    const readAll = (): void => {
+      parked = false;
+      for (const s of [...active]) if (!s.done && !settled) onData(s);
+    };
     const onData = (s: St): void => {
-      for (let d = s.handle.read(); d; d = s.handle.read()) {
+      if (s.done) return;
+      for (;;) {
+        if (opts.blocked?.()) {
+          // Leave the bytes in the session: its per-stream credit holds the server back.
+          if (!parked && opts.waitUnblocked) {
+            parked = true;
+            opts.waitUnblocked(readAll);
+          }
+          return;
+        }
+        const d = s.handle.read();
+        if (!d) break;
         let data = d;
         if (s.header !== null) {
           const text = s.header + Buffer.from(d).toString('latin1');
@@ -361,9 +432,16 @@ export function fetchFile(
           if (!m) return fail(new Error(`server: ${line.replace(/^ERR /, '')}`));
           s.start = Number(m[1]);
           s.length = Number(m[2]);
+          // The window's bound rests on each stream carrying what it asked for (clipped at the end).
+          if (windowed && s.asked && (s.start !== s.asked[0] || s.start + s.length > s.asked[1])) {
+            return fail(new Error(`stream ${s.id}: server sent range ${s.start}+${s.length}, asked for ${s.asked[0]}-${s.asked[1]}`));
+          }
           if (total < 0) {
             total = Number(m[3]);
-            if (want > 1) splitRest(s.start + s.length);
+            if (windowed) {
+              nextStart = Math.max(nextStart, s.start + s.length);
+              fill();
+            } else if (want > 1) splitRest(s.start + s.length);
           }
           data = d.subarray(consumed);
         }
@@ -373,11 +451,14 @@ export function fetchFile(
           s.got += data.length;
           bytes += data.length;
           opts.onProgress?.(bytes, total);
+          if (windowed && active.size < want) fill();
         }
       }
       if (s.handle.readableEnded) {
         if (s.header !== null || s.got !== s.length) return fail(new Error(`stream ${s.id}: ended after ${s.got} of ${s.length} bytes`));
         s.done = true;
+        active.delete(s);
+        if (windowed) fill();
         finishIfDone();
       }
     };
@@ -389,7 +470,17 @@ export function fetchFile(
       onReady: (mode) => {
         opts.onReady?.(mode);
         if (mode === 'tcpls') {
-          if (want > 1 && opts.size !== undefined) {
+          if (windowed) {
+            if (opts.size !== undefined) {
+              total = opts.size;
+              if (total === 0) request(0, 0);
+              fill();
+            } else {
+              // The first chunk also tells the size; the window is filled once it is known.
+              request(0, chunk);
+              nextStart = chunk;
+            }
+          } else if (want > 1 && opts.size !== undefined) {
             // Size known (demo): split the whole file at once.
             total = opts.size;
             for (let i = 0; i < want; i++) {
@@ -458,21 +549,32 @@ export function fetchFile(
 
 /**
  * Hands byte ranges that may arrive out of order (several streams, disjoint ranges) to `consume` in
- * file order: a range that is not next is copied and kept until the bytes before it came.
+ * file order: a range that is not next is copied and kept until the bytes before it came. What it
+ * keeps is bounded by its producer: fetchFile's `window` keeps it under that many bytes.
  */
 export class InOrder {
   private next = 0;
   private readonly pending = new Map<number, Uint8Array>();
+  private held = 0;
+  /** The most bytes held back at any time. */
+  peakPendingBytes = 0;
   constructor(private readonly consume: (data: Uint8Array) => void) {}
+  /** Bytes held back now, waiting for the bytes before them. */
+  get pendingBytes(): number {
+    return this.held;
+  }
   add(offset: number, data: Uint8Array): void {
     if (offset !== this.next) {
       this.pending.set(offset, data.slice());
+      this.held += data.length;
+      if (this.held > this.peakPendingBytes) this.peakPendingBytes = this.held;
       return;
     }
     this.consume(data);
     this.next += data.length;
     for (let p = this.pending.get(this.next); p; p = this.pending.get(this.next)) {
       this.pending.delete(this.next);
+      this.held -= p.length;
       this.consume(p);
       this.next += p.length;
     }

@@ -11,7 +11,7 @@ import { type CertificateVerifier, chainVerifier, nodeCrypto, pemCertificates, s
 import { type TcplsEndpoint, connectOverHost, endpointOverSocket, fileTrace } from '@tcpls/tcpls';
 import { UsageError, intOption, parseArgs } from '../args.js';
 import { pickUserStackPort } from '../user-stack.js';
-import { EXPERIMENT_OPTION, type FetchResult, InOrder, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
+import { EXPERIMENT_OPTION, type FetchResult, IN_ORDER_WINDOW, InOrder, OrderedHasher, differenceLines, fetchFile, negotiatedSummary, openUserHost, parseStack, progressBar, textSummary } from '../tcpls-common.js';
 
 export const summary = 'download a file from a TCPLS server and report the option differences (falls back to plain TLS)';
 
@@ -160,6 +160,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const p = fetchFile(ep, url.path, sink, {
       streams,
+      // Several streams: fetch in order within a window, so neither stdout's reordering nor the
+      // sha256's holds more than IN_ORDER_WINDOW bytes; stdout's backpressure pauses the reading.
+      window: IN_ORDER_WINDOW,
+      blocked: toStdout ? () => process.stdout.writableNeedDrain : undefined,
+      waitUnblocked: toStdout ? (resume) => process.stdout.once('drain', resume) : undefined,
       hostName: url.host,
       onProgress: (b, t) => bar.update(b, t),
       onReady: (mode) => {

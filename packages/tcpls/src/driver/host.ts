@@ -5,7 +5,7 @@
  * connection: the SYN / SYN-ACK exactly as our TCP sent and parsed them, and live user-timeout and
  * congestion-controller changes (RFC 5482 semantics; applied to our engine directly, no setsockopt).
  */
-import { type Host, type HostConnection, type Listener, type TcpConfig, systemClock } from '@tcpls/tcp';
+import { type Host, type HostConnection, type Listener, type TcpConfig, type TcpEvent, systemClock } from '@tcpls/tcp';
 import type { TcpControl } from '../interfaces.js';
 import { type ByteTransport, type EndpointOptions, TcplsEndpoint } from './endpoint.js';
 
@@ -46,7 +46,11 @@ export function hostTcpControl(hc: HostConnection): TcpControl {
 }
 
 /** Endpoint options without what the Host supplies (transport, TCP control, clock). */
-export type HostEndpointOptions = Omit<EndpointOptions, 'role' | 'transport' | 'tcp' | 'now'> & { now?: () => number };
+export type HostEndpointOptions = Omit<EndpointOptions, 'role' | 'transport' | 'tcp' | 'now'> & {
+  now?: () => number;
+  /** Called after the endpoint handled each TCP event of its connection (e.g. to release the Host once it is closed). */
+  afterTcpEvent?: (ev: TcpEvent, hc: HostConnection) => void;
+};
 
 /** Wall-clock ms that advance with the host's clock (virtual time on the simulator). */
 export function anchoredWallClock(host: Host): () => number {
@@ -80,27 +84,32 @@ function hostEndpoint(host: Host, hc: HostConnection, role: 'client' | 'server',
   });
 }
 
-function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean): void {
+function bind(hc: HostConnection, ep: TcplsEndpoint, established: boolean, after?: (ev: TcpEvent, hc: HostConnection) => void): void {
   hc.onEvent = (ev) => {
-    switch (ev.type) {
-      case 'connected':
-        ep.start();
-        return;
-      case 'readable':
-      case 'writable':
-        ep.schedulePump();
-        return;
-      case 'peer-closed':
-        ep.pump();
-        // TLS ends with close_notify before FIN; a FIN without it ends the session too.
-        if (ep.mode !== 'closed') ep.transportClosed(null);
-        return;
-      case 'closed':
-        ep.transportClosed(ev.error);
-        return;
-    }
+    handleTcpEvent(ev, ep);
+    after?.(ev, hc);
   };
   if (established) ep.start();
+}
+
+function handleTcpEvent(ev: TcpEvent, ep: TcplsEndpoint): void {
+  switch (ev.type) {
+    case 'connected':
+      ep.start();
+      return;
+    case 'readable':
+    case 'writable':
+      ep.schedulePump();
+      return;
+    case 'peer-closed':
+      ep.pump();
+      // TLS ends with close_notify before FIN; a FIN without it ends the session too.
+      if (ep.mode !== 'closed') ep.transportClosed(null);
+      return;
+    case 'closed':
+      ep.transportClosed(ev.error);
+      return;
+  }
 }
 
 /**
@@ -115,7 +124,7 @@ export function connectOverHost(
   // Records are written whole: Nagle would only hold back the tail of each flush.
   const hc = host.connect({ remote, local: { address: opts.localAddress, port: opts.localPort }, tcp: { nagle: false, ...opts.tcp } });
   const ep = hostEndpoint(host, hc, 'client', opts);
-  bind(hc, ep, false);
+  bind(hc, ep, false, opts.afterTcpEvent);
   return { endpoint: ep, connection: hc };
 }
 
@@ -129,6 +138,6 @@ export function listenOverHost(
   return host.listen(port, { address: opts.address, tcp: { nagle: false, ...opts.tcp } }, (hc) => {
     const ep = hostEndpoint(host, hc, 'server', opts);
     onEndpoint(ep, hc);
-    bind(hc, ep, true);
+    bind(hc, ep, true, opts.afterTcpEvent);
   });
 }

@@ -70,15 +70,25 @@ export interface TcplsServerOptions extends CommonOptions {
   key: Pem;
 }
 
-function hostFor(o: CommonOptions): Host | null {
-  if (o.stack === 'kernel') return null;
-  if (o.tcpHost) return o.tcpHost;
+/** The Host to run on; `owned`: the driver built it from `link`, so the driver must close it. */
+function hostFor(o: CommonOptions): { host: Host | null; owned: boolean } {
+  if (o.stack === 'kernel') return { host: null, owned: false };
+  if (o.tcpHost) return { host: o.tcpHost, owned: false };
   if (o.link) {
     if (!o.localAddress) throw new Error('a link needs localAddress');
-    return new Host({ io: o.link, clock: systemClock, addresses: [o.localAddress] });
+    return { host: new Host({ io: o.link, clock: systemClock, addresses: [o.localAddress] }), owned: true };
   }
   if (o.stack === 'user') throw new Error("stack 'user' needs tcpHost or link");
-  return null;
+  return { host: null, owned: false };
+}
+
+/**
+ * Whether TCP is done with a connection, so closing its Host sends no RST: CLOSED, or TIME-WAIT
+ * (our FIN was ACKed and the peer's FIN ACKed; ABORT there only deletes the TCB, RFC 9293 §3.10.4).
+ * Closing earlier would abort a close_notify or FIN still in flight.
+ */
+function tcpDone(hc: HostConnection): boolean {
+  return hc.released || hc.state === 'TIME-WAIT';
 }
 
 /** A TCPLS stream as a Node Duplex (backpressure both ways through the session's credit). */
@@ -334,9 +344,16 @@ export async function connect(o: TcplsConnectOptions): Promise<TcplsConnection> 
     tcpls: o.tcpls,
   };
   const base = { role: 'client' as const, random: o.random ?? defaultRandom, tls, policy: o.policy, profile: o.profile, trace: o.trace, session: o.session };
-  const host = hostFor(o);
+  const { host, owned } = hostFor(o);
   if (host) {
-    const { endpoint } = connectOverHost(host, { address: o.host, port: o.port }, { ...base, localAddress: o.localAddress, localPort: o.localPort, tcp: o.tcp });
+    // A Host built from `link` serves this session only: close it (detaching from the link, no
+    // timer left) once the session is over and TCP finished its close (close_notify, FIN).
+    const afterTcpEvent = owned
+      ? (_ev: unknown, hc: HostConnection) => {
+          if (endpoint.mode === 'closed' && tcpDone(hc)) host.close();
+        }
+      : undefined;
+    const { endpoint } = connectOverHost(host, { address: o.host, port: o.port }, { ...base, localAddress: o.localAddress, localPort: o.localPort, tcp: o.tcp, afterTcpEvent });
     return handOver(new TcplsConnection(endpoint));
   }
   const sock = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
@@ -365,6 +382,9 @@ export class TcplsServer extends EventEmitter {
   private listener: Listener | null = null;
   private kernel: net.Server | null = null;
   private readonly host: Host | null;
+  /** The Host was built from `link`: close() releases it once every connection is over. */
+  private readonly ownsHost: boolean;
+  private closing = false;
   private readonly chain: Uint8Array[];
   private readonly key: ReturnType<typeof loadKeyPem>;
   readonly connections = new Set<TcplsConnection>();
@@ -374,7 +394,9 @@ export class TcplsServer extends EventEmitter {
     onSession?: (s: TcplsConnection) => void,
   ) {
     super();
-    this.host = hostFor(o);
+    const h = hostFor(o);
+    this.host = h.host;
+    this.ownsHost = h.owned;
     this.chain = pemCertificates(pemText(o.cert));
     this.key = loadKeyPem(pemText(o.key));
     if (onSession) this.on('session', onSession);
@@ -408,8 +430,11 @@ export class TcplsServer extends EventEmitter {
 
   listen(port: number, address?: string, cb?: () => void): this {
     if (this.host) {
-      this.listener = listenOverHost(this.host, port, { ...this.base(), address, tcp: this.o.tcp }, (ep: TcplsEndpoint, _hc: HostConnection) => {
-        this.adopt(ep);
+      const afterTcpEvent = this.ownsHost ? () => this.releaseHost() : undefined;
+      this.listener = listenOverHost(this.host, port, { ...this.base(), address, tcp: this.o.tcp, afterTcpEvent }, (ep: TcplsEndpoint, _hc: HostConnection) => {
+        const c = this.adopt(ep);
+        // A handshake the listener had accepted before close(): end it like the others.
+        if (this.closing) c.close();
       });
       if (cb) process.nextTick(cb);
       return this;
@@ -436,6 +461,16 @@ export class TcplsServer extends EventEmitter {
     this.kernel?.close();
     this.kernel = null;
     for (const c of this.connections) c.close();
+    this.closing = true;
+    this.releaseHost();
+  }
+
+  /** After close(): closes a Host built from `link` once all its TCP connections are done. */
+  private releaseHost(): void {
+    if (!this.closing || !this.ownsHost || !this.host) return;
+    for (const c of this.connections) if (c.mode !== 'closed') return;
+    for (const hc of this.host.allConnections()) if (!tcpDone(hc)) return;
+    this.host.close();
   }
 }
 
