@@ -10,6 +10,13 @@ import { collect } from './harness';
 const cert = selfSignedCertificate();
 
 describe('Node API over Linux TCP (stack: kernel)', () => {
+  // Servers and sockets are closed here as well as in the tests, so a failed expectation does not
+  // leave a listening socket that keeps jest from exiting (close() twice is harmless).
+  const closers: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of closers.splice(0).reverse()) c();
+  });
+
   test('client and server streams both ways; the kernel side reports which fields it cannot see', async () => {
     const serverSessions: TcplsConnection[] = [];
     const server = createServer({ cert: cert.certPem, key: cert.keyPem, stack: 'kernel' }, (s) => {
@@ -20,10 +27,12 @@ describe('Node API over Linux TCP (stack: kernel)', () => {
       });
       s.openStream().end('from the server');
     });
+    closers.push(() => server.close());
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = server.address()!.port;
     const tr = memoryTrace();
     const s = await connect({ host: '127.0.0.1', port, ca: cert.certPem, servername: 'localhost', stack: 'kernel', trace: tr.trace });
+    closers.push(() => s.close());
     expect(s.mode).toBe('tcpls');
     const peerStream = new Promise<TcplsDuplex>((ok) => s.once('stream', ok));
     const a = s.openStream();
@@ -49,9 +58,11 @@ describe('Node API over Linux TCP (stack: kernel)', () => {
     const srv = tls.createServer({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.3' }, (sock) => {
       sock.on('data', (d) => sock.end(`echo:${d}`));
     });
+    closers.push(() => srv.close());
     await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
     const port = (srv.address() as { port: number }).port;
     const s = await connect({ host: '127.0.0.1', port, insecure: true, stack: 'kernel' });
+    closers.push(() => s.close());
     expect(s.mode).toBe('tls');
     const p = s.plain();
     p.write('ping');
@@ -66,8 +77,10 @@ describe('Node API over Linux TCP (stack: kernel)', () => {
       p.on('data', (d: Buffer) => p.end(`plain:${d}`));
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    closers.push(() => server.close());
     const port = server.address()!.port;
     const c = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+    closers.push(() => c.destroy());
     await once(c, 'secureConnect');
     c.write('hi');
     const got = await collect(c);
