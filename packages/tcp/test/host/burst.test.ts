@@ -4,57 +4,9 @@
  * answered by one ACK (at most one per BURST_SERVICE_SEGMENTS), like Linux with GRO.
  */
 import { BURST_SERVICE_SEGMENTS, Host, type HostConnection } from '../../src/host/host.js';
-import type { Clock, PacketIo, TimerHandle } from '../../src/io.js';
+import { ManualClock, QueueIo, BurstIo } from './support.js';
 import { parseTcpPacket } from '../../src/wire/packet.js';
 import { TcpFlag } from '../../src/wire/types.js';
-
-class ManualClock implements Clock {
-  t = 0;
-  private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
-  now(): number {
-    return this.t;
-  }
-  setTimer(at: number, fn: () => void): TimerHandle {
-    const e = { at, fn, live: true };
-    this.timers.push(e);
-    return { cancel: () => void (e.live = false) };
-  }
-  /** Fires every timer due at the current time (and those they arm for now). */
-  fireDue(): void {
-    for (;;) {
-      const due = this.timers.filter((e) => e.live && e.at <= this.t);
-      if (due.length === 0) return;
-      this.timers = this.timers.filter((e) => !due.includes(e));
-      for (const e of due) e.fn();
-    }
-  }
-}
-
-/** One end of a pipe: what the host sends is queued until the test delivers it. */
-class QueueIo implements PacketIo {
-  readonly name: string;
-  readonly mtu = 1040; // MSS 1000 with IPv4
-  readonly sent: Uint8Array[] = [];
-  handler: (p: Uint8Array) => void = () => {};
-  batchEnd: (() => void) | null = null;
-  constructor(name: string) {
-    this.name = name;
-  }
-  send(packet: Uint8Array): boolean {
-    this.sent.push(packet.slice());
-    return true;
-  }
-  onPacket(h: (p: Uint8Array) => void): void {
-    this.handler = h;
-  }
-  async close(): Promise<void> {}
-}
-
-class BurstIo extends QueueIo {
-  onReceiveBatchEnd(fn: () => void): void {
-    this.batchEnd = fn;
-  }
-}
 
 const A = '10.1.0.1';
 const B = '10.1.0.2';

@@ -4,44 +4,8 @@
  * the deadline still fires, and after it fired the next one is scheduled again.
  */
 import { Host, type HostConnection } from '../../src/host/host.js';
-import type { Clock, PacketIo, TimerHandle } from '../../src/io.js';
+import { ManualClock, QueueIo } from './support.js';
 import { parseTcpPacket } from '../../src/wire/packet.js';
-
-class ManualClock implements Clock {
-  t = 0;
-  private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
-  now(): number {
-    return this.t;
-  }
-  setTimer(at: number, fn: () => void): TimerHandle {
-    const e = { at, fn, live: true };
-    this.timers.push(e);
-    return { cancel: () => void (e.live = false) };
-  }
-  fireDue(): void {
-    for (;;) {
-      const due = this.timers.filter((e) => e.live && e.at <= this.t);
-      if (due.length === 0) return;
-      this.timers = this.timers.filter((e) => !due.includes(e));
-      for (const e of due) e.fn();
-    }
-  }
-}
-
-class QueueIo implements PacketIo {
-  readonly mtu = 1040;
-  readonly sent: Uint8Array[] = [];
-  handler: (p: Uint8Array) => void = () => {};
-  constructor(readonly name: string) {}
-  send(packet: Uint8Array): boolean {
-    this.sent.push(packet.slice());
-    return true;
-  }
-  onPacket(h: (p: Uint8Array) => void): void {
-    this.handler = h;
-  }
-  async close(): Promise<void> {}
-}
 
 const A = '10.1.0.1';
 const B = '10.1.0.2';
