@@ -2,27 +2,7 @@
  * `tcpls tcp` argument handling: bad input is refused with exit code 2 and a message naming the
  * problem, before any link is opened (so these run without root).
  */
-import { main } from '../../packages/cli/src/main.js';
-
-async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '';
-  let out = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, err, out };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
+import { runCli } from '../support/cli.js';
 
 describe('tcpls tcp: usage errors', () => {
   test.each([

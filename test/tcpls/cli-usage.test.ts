@@ -2,26 +2,7 @@
  * `tcpls` without a command, with an unknown one, or a command without its subcommand: one line on
  * stderr naming what is missing and where help is, nothing on stdout, exit 2 (a usage error).
  */
-import { main } from '../../packages/cli/src/main.js';
-
-async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '';
-  let out = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), err, out };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
+import { runCli } from '../support/cli.js';
 
 describe('tcpls: missing or unknown (sub)commands are one-line usage errors', () => {
   test.each([
